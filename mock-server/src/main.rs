@@ -1,0 +1,2 @@
+//! The `chatwire-mock` binary.
+fn main() {}

@@ -1,0 +1,175 @@
+//! Reconnect backoff as a pure function of (attempt, random draw, failure context, server hint).
+//!
+//! The schedule is `base * factor^(attempt - 1)`, computed with saturating arithmetic, **capped
+//! first** and **jittered after** (so clients at high attempt numbers stay spread instead of all
+//! collapsing onto the cap), then bent by the failure context (seed: "server_restart: max 2000ms,
+//! rate_limit: min 5000ms, platform_initializing: min 2000ms, network_error: min 3000ms"). A server
+//! hint (`Retry-After`, SSE `retry:`) wins over the schedule: the delay is never shorter than the
+//! hint, and only jittered upwards from it. The result is never zero unless `min_delay` is zero.
+
+use std::time::Duration;
+
+/// Why the previous connection attempt failed, as far as the retry decision cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryContext {
+    /// Network unreachable, connection reset, timeout.
+    Network,
+    /// The server announced or evidently went through a restart: come back fast.
+    ServerRestart,
+    /// The platform is still initializing (e.g. AI services warming up).
+    Initializing,
+    /// Rate limited (HTTP 429, rate-limit error frames).
+    RateLimited,
+    /// Anything else that is still worth retrying.
+    Other,
+}
+
+/// Parameters of the backoff schedule. `Default` gives the documented defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackoffPolicy {
+    /// Delay of the first retry before jitter (default 1 s).
+    pub base: Duration,
+    /// Multiplier per attempt (default 2).
+    pub factor: u32,
+    /// Upper bound of the exponential part, applied before jitter (default 30 s).
+    pub cap: Duration,
+    /// Relative jitter, `0.2` means +-20 % (default 0.2). Clamped to `0.0..=1.0`.
+    pub jitter: f64,
+    /// Smallest delay ever returned (default 1 ms), so a retry loop can never spin.
+    pub min_delay: Duration,
+    /// Ceiling for `ServerRestart` (default 2 s).
+    pub restart_max: Duration,
+    /// Floor for `RateLimited` without a hint (default 5 s).
+    pub rate_limit_min: Duration,
+    /// Floor for `Initializing` (default 2 s).
+    pub initializing_min: Duration,
+    /// Floor for `Network` (default 3 s).
+    pub network_min: Duration,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            factor: 2,
+            cap: Duration::from_secs(30),
+            jitter: 0.2,
+            min_delay: Duration::from_millis(1),
+            restart_max: Duration::from_secs(2),
+            rate_limit_min: Duration::from_secs(5),
+            initializing_min: Duration::from_secs(2),
+            network_min: Duration::from_secs(3),
+        }
+    }
+}
+
+impl BackoffPolicy {
+    /// The delay before retry number `attempt` (1-based; 0 is treated as 1).
+    ///
+    /// `unit` is a uniform random draw in `[0, 1)` supplied by the caller's seeded RNG; values
+    /// outside that range (or NaN) are clamped. `hint` is a server-provided minimum wait.
+    ///
+    /// ```
+    /// use chatwire::backoff::{BackoffPolicy, RetryContext};
+    /// use std::time::Duration;
+    /// let p = BackoffPolicy::default();
+    /// // attempt 3 without jitter (unit = 0.5 is the midpoint): 1 s * 2^2 = 4 s
+    /// assert_eq!(p.delay(3, 0.5, RetryContext::Other, None), Duration::from_secs(4));
+    /// // far attempts stay within cap +- 20 %
+    /// let d = p.delay(1_000_000, 0.999, RetryContext::Other, None);
+    /// assert!(d <= Duration::from_secs(36));
+    /// ```
+    pub fn delay(
+        &self,
+        attempt: u32,
+        unit: f64,
+        context: RetryContext,
+        hint: Option<Duration>,
+    ) -> Duration {
+        let unit = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let jitter = if self.jitter.is_finite() {
+            self.jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let exponential = self.exponential(attempt);
+        let shaped = match context {
+            RetryContext::ServerRestart => exponential.min(self.restart_max),
+            RetryContext::RateLimited => exponential.max(self.rate_limit_min),
+            RetryContext::Initializing => exponential.max(self.initializing_min),
+            RetryContext::Network => exponential.max(self.network_min),
+            RetryContext::Other => exponential,
+        };
+        let delay = match hint {
+            // A hint is a floor: jitter only upwards so no client retries before it was told to.
+            Some(hint) => hint.max(Duration::ZERO).mul_f64(1.0 + jitter * unit),
+            None => shaped.mul_f64(1.0 + jitter * (2.0 * unit - 1.0)),
+        };
+        delay.max(self.min_delay)
+    }
+
+    /// `base * factor^(attempt - 1)`, saturating, capped at `cap`.
+    fn exponential(&self, attempt: u32) -> Duration {
+        let exponent = attempt.max(1) - 1;
+        let multiplier = self.factor.max(1).checked_pow(exponent).unwrap_or(u32::MAX);
+        self.base
+            .checked_mul(multiplier)
+            .unwrap_or(Duration::MAX)
+            .min(self.cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_then_caps() {
+        let p = BackoffPolicy::default();
+        let mid = |a| p.delay(a, 0.5, RetryContext::Other, None);
+        assert_eq!(mid(1), Duration::from_secs(1));
+        assert_eq!(mid(2), Duration::from_secs(2));
+        assert_eq!(mid(5), Duration::from_secs(16));
+        assert_eq!(mid(6), Duration::from_secs(30));
+        assert_eq!(mid(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn contexts_bend_the_schedule() {
+        let p = BackoffPolicy::default();
+        assert_eq!(
+            p.delay(10, 0.5, RetryContext::ServerRestart, None),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(1, 0.5, RetryContext::RateLimited, None),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            p.delay(1, 0.5, RetryContext::Network, None),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            p.delay(1, 0.5, RetryContext::Initializing, None),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn hint_is_a_floor() {
+        let p = BackoffPolicy::default();
+        let hint = Some(Duration::from_secs(7));
+        for unit in [0.0, 0.3, 0.99] {
+            let d = p.delay(1, unit, RetryContext::RateLimited, hint);
+            assert!(
+                d >= Duration::from_secs(7) && d <= Duration::from_millis(8400),
+                "{d:?}"
+            );
+        }
+    }
+}

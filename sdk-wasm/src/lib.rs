@@ -1,0 +1,1 @@
+//! chatwire for JavaScript (browser and Node), built with wasm-bindgen.

@@ -1,0 +1,1 @@
+//! Shared helpers for chatwire's cross-crate test suites (the suites live in `tests/tests/`).
