@@ -1,0 +1,171 @@
+// Headless Chromium test of the web build (wasm-bindgen `--target web`, in pkg/): a tiny HTTP
+// server on 127.0.0.1 serves a page that imports `chatwire` through an import map, as a site
+// would, initialises the module, calls the exports and writes the results into the DOM; the test
+// reads them back from the DOM. playwright-core drives Debian's /usr/bin/chromium (it downloads
+// no browser) with a fresh, throw-away user-data-dir.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const pkgDir = join(packageDir, 'pkg');
+const packageJson = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const PAGE = `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>chatwire in the browser</title>
+<link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "chatwire": "/pkg/chatwire_wasm.js" } }</script>
+</head>
+<body>
+<pre id="out">pending</pre>
+<script type="module">
+import init, { version, backoffDelayMs, ChatwireError } from 'chatwire';
+const out = document.getElementById('out');
+try {
+  await init();
+  let error = null;
+  try {
+    backoffDelayMs(1, 0.5, 'bogus');
+  } catch (e) {
+    error = {
+      isChatwireError: e instanceof ChatwireError,
+      isError: e instanceof Error,
+      name: e.name,
+      code: e.code,
+      message: e.message,
+    };
+  }
+  out.textContent = JSON.stringify({
+    version: version(),
+    mid3: backoffDelayMs(3, 0.5),
+    far: backoffDelayMs(1e6, 0.999999),
+    restart: backoffDelayMs(10, 0.5, 'serverRestart'),
+    rateLimited: backoffDelayMs(1, 0.5, 'rateLimited'),
+    error,
+  });
+  out.dataset.status = 'done';
+} catch (e) {
+  out.textContent = String((e && e.stack) || e);
+  out.dataset.status = 'failed';
+}
+</script>
+</body>
+</html>
+`;
+
+const MIME = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.ts': 'text/plain',
+};
+
+/** `/` -> the page; `/pkg/...` -> files of the web build; anything else -> 404. */
+async function handle(req, res) {
+  const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+  if (path === '/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+    return;
+  }
+  const file = normalize(join(pkgDir, path.replace(/^\/pkg\//, '/')));
+  if (!path.startsWith('/pkg/') || !file.startsWith(pkgDir + sep)) {
+    res.writeHead(404).end();
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+}
+
+let server;
+let origin;
+let userDataDir;
+let context;
+
+before(async () => {
+  server = createServer((req, res) => {
+    handle(req, res).catch(() => res.writeHead(500).end());
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  origin = `http://127.0.0.1:${server.address().port}`;
+  userDataDir = mkdtempSync(join(tmpdir(), 'chatwire-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('the web build runs in headless Chromium and computes the values of the Rust core', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') {
+      problems.push(`console.${msg.type()}: ${msg.text()}`);
+    }
+  });
+
+  const response = await page.goto(`${origin}/`);
+  assert.equal(response?.status(), 200);
+  const out = page.locator('#out[data-status]');
+  await out.waitFor();
+  const status = await out.getAttribute('data-status');
+  const text = await out.textContent();
+  assert.equal(status, 'done', `page failed: ${text}\n${problems.join('\n')}`);
+
+  const results = JSON.parse(text);
+  assert.equal(results.version, packageJson.version);
+  assert.equal(results.mid3, 4000);
+  assert.ok(results.far <= 36000 && results.far >= 35999, `far: ${results.far}`);
+  assert.equal(results.restart, 2000);
+  assert.equal(results.rateLimited, 5000);
+  assert.deepEqual(
+    { ...results.error, message: undefined },
+    {
+      isChatwireError: true,
+      isError: true,
+      name: 'ChatwireError',
+      code: 'INVALID_INPUT',
+      message: undefined,
+    },
+  );
+  assert.match(results.error.message, /bogus/);
+  assert.deepEqual(problems, [], 'the page logged errors or warnings');
+  await page.close();
+});
