@@ -6,7 +6,25 @@
 //! replayed exactly. Drivers (tokio, browser, mobile hosts) only move bytes and arm timers.
 
 pub mod backoff;
+pub mod config;
 pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod io;
+pub mod sse;
+pub mod state;
+pub mod time;
+
+pub use config::{Config, OverflowPolicy};
+pub use engine::Engine;
+pub use error::{ConfigError, DialectError, EngineError};
+pub use event::{Envelope, Event};
+pub use ids::{ClientId, ConnId, Cursor, DedupKey, RequestId};
+pub use io::{CloseReason, Command, Frame, HttpRequest, Input, Method, Output};
+pub use state::ConnectionState;
+pub use time::Instant;
 
 /// The crate version, as compiled (`CARGO_PKG_VERSION`).
 ///

@@ -1,0 +1,165 @@
+//! Engine configuration: every default of DESIGN §6, the RNG seed and the wall-clock anchor.
+//!
+//! All fields are public; start from [`Config::default`] and change what you need. The engine
+//! validates the whole config once, in [`Engine::new`](crate::Engine::new).
+
+use crate::backoff::BackoffPolicy;
+use crate::error::ConfigError;
+use crate::ids::Cursor;
+use std::time::Duration;
+
+/// What to do when a send finds the outbound queue full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OverflowPolicy {
+    /// Fail the oldest message that was never handed to the transport (`Failed{Overflow}`) and
+    /// accept the new one. If every queued message is already in flight, the new one fails.
+    #[default]
+    DropOldest,
+    /// Refuse the new message: `send` returns [`EngineError::QueueFull`](crate::EngineError).
+    RejectNew,
+}
+
+/// Engine settings. `Default` gives the documented defaults.
+///
+/// ```
+/// use chatwire::Config;
+/// use std::time::Duration;
+/// let mut config = Config::default();
+/// config.seed = 42;
+/// config.turn_timeout = Duration::from_secs(60);
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Seed of the engine's RNG (jitter, client ids). Same seed + same inputs = same outputs.
+    pub seed: u64,
+    /// Unix time in milliseconds at the driver's epoch (`Instant::ZERO`). The engine derives
+    /// wall-clock timestamps (UUIDv7 ids, envelope timestamps) from it plus `now`. Drivers read
+    /// the system clock once at start; simulations pick any value.
+    pub unix_ms_at_epoch: u64,
+    /// Reconnect schedule.
+    pub backoff: BackoffPolicy,
+    /// Consecutive failed attempts before `Failed` (default 10).
+    pub max_attempts: u32,
+    /// Time from starting an attempt to `Connected` (default 10 s).
+    pub connect_timeout: Duration,
+    /// Time from `Connected` to `Ready` (default 10 s).
+    pub ready_timeout: Duration,
+    /// Idle time after which the engine pings, for dialects that can (default 30 s).
+    pub ping_interval: Duration,
+    /// Time to wait for any inbound traffic after a ping (default 10 s).
+    pub pong_timeout: Duration,
+    /// Silence after which a connection without pings is presumed dead (default 45 s).
+    pub idle_timeout: Duration,
+    /// Silence on an open turn after which it fails with `Timeout` (default 30 s).
+    pub turn_timeout: Duration,
+    /// Outbound queue bound, counting queued and in-flight (unacked) messages (default 50).
+    pub queue_capacity: usize,
+    /// What a send does when the queue is full.
+    pub overflow: OverflowPolicy,
+    /// Number of inbound dedup keys remembered (default 1024).
+    pub dedup_capacity: usize,
+    /// At most one `typing: true` per this interval (default 3 s).
+    pub typing_throttle: Duration,
+    /// Larger inbound frames are refused with an `Error{Protocol}` event (default 1 MiB).
+    pub max_frame_bytes: usize,
+    /// Connect only on the first send / typing / `Connect` command (default true).
+    pub lazy_connect: bool,
+    /// Coalesce consecutive text deltas of the same part for this long before emitting
+    /// (default zero: off; the seed's UI debounce is 30 ms).
+    pub delta_coalesce: Duration,
+    /// Resume position to start from (e.g. persisted by the app from `Envelope::cursor`).
+    pub resume_cursor: Option<Cursor>,
+    /// Keep the original wire event in `Envelope::raw` (default true).
+    pub keep_raw: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            unix_ms_at_epoch: 0,
+            backoff: BackoffPolicy::default(),
+            max_attempts: 10,
+            connect_timeout: Duration::from_secs(10),
+            ready_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(45),
+            turn_timeout: Duration::from_secs(30),
+            queue_capacity: 50,
+            overflow: OverflowPolicy::DropOldest,
+            dedup_capacity: 1024,
+            typing_throttle: Duration::from_secs(3),
+            max_frame_bytes: 1 << 20,
+            lazy_connect: true,
+            delta_coalesce: Duration::ZERO,
+            resume_cursor: None,
+            keep_raw: true,
+        }
+    }
+}
+
+impl Config {
+    /// Checks that every setting is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("connect_timeout", self.connect_timeout),
+            ("ready_timeout", self.ready_timeout),
+            ("ping_interval", self.ping_interval),
+            ("pong_timeout", self.pong_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("turn_timeout", self.turn_timeout),
+        ];
+        for (name, value) in positive {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroDuration(name));
+            }
+        }
+        if self.queue_capacity == 0 {
+            return Err(ConfigError::ZeroCapacity("queue_capacity"));
+        }
+        if self.dedup_capacity == 0 {
+            return Err(ConfigError::ZeroCapacity("dedup_capacity"));
+        }
+        if self.max_frame_bytes == 0 {
+            return Err(ConfigError::ZeroCapacity("max_frame_bytes"));
+        }
+        if self.max_attempts == 0 {
+            return Err(ConfigError::ZeroCapacity("max_attempts"));
+        }
+        let b = &self.backoff;
+        if b.base.is_zero() || b.cap < b.base || !(0.0..=1.0).contains(&b.jitter) {
+            return Err(ConfigError::Backoff);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let c = Config {
+            pong_timeout: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::ZeroDuration("pong_timeout")));
+        let c = Config {
+            queue_capacity: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::ZeroCapacity("queue_capacity"))
+        );
+        let mut c = Config::default();
+        c.backoff.jitter = 1.5;
+        assert_eq!(c.validate(), Err(ConfigError::Backoff));
+    }
+}
