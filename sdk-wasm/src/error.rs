@@ -33,6 +33,19 @@ impl Error {
             Self::InvalidInput(_) => "INVALID_INPUT",
         }
     }
+
+    /// The same error, its message ending with `, got <shown>` (the offending value as shown).
+    ///
+    /// ```
+    /// use chatwire_wasm::Error;
+    /// let err = Error::InvalidInput("attempt must be an integer >= 0".into()).got("-1");
+    /// assert_eq!(err.to_string(), "attempt must be an integer >= 0, got -1");
+    /// ```
+    pub fn got(self, shown: &str) -> Self {
+        match self {
+            Self::InvalidInput(message) => Self::InvalidInput(format!("{message}, got {shown}")),
+        }
+    }
 }
 
 impl From<Error> for JsValue {
@@ -63,8 +76,14 @@ mod tests {
 
     #[test]
     fn invalid_input_has_stable_code_and_keeps_message() {
-        let err = Error::InvalidInput("attempt must be an integer >= 0, got -1".into());
+        let err = Error::InvalidInput("attempt must be an integer >= 0".into());
         assert_eq!(err.code(), "INVALID_INPUT");
-        assert_eq!(err.to_string(), "attempt must be an integer >= 0, got -1");
+        assert_eq!(err.to_string(), "attempt must be an integer >= 0");
+        let err = err.got("\"3\"");
+        assert_eq!(err.code(), "INVALID_INPUT");
+        assert_eq!(
+            err.to_string(),
+            "attempt must be an integer >= 0, got \"3\""
+        );
     }
 }

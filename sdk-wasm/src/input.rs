@@ -4,6 +4,9 @@
 //! and check them here before anything reaches the core: a wrong value becomes
 //! [`Error::InvalidInput`], never a silent coercion (wasm-bindgen would turn `-1` into
 //! `4294967295` for a `u32` parameter and `"3"` into `3` for an `f64` one) and never a panic.
+//!
+//! Messages here do not quote numbers: the caller appends the offending value as rendered by the
+//! JS glue (see [`Error::got`]), because Rust's float formatting alone was ~40 % of the module.
 
 use chatwire::backoff::RetryContext;
 
@@ -26,11 +29,8 @@ pub fn attempt(value: Option<f64>) -> Result<u32, Error> {
             // Saturating float-to-int cast: in range by the guard, clamped above u32::MAX.
             Ok(n as u32)
         }
-        Some(n) => Err(Error::InvalidInput(format!(
-            "attempt must be an integer >= 0, got {n}"
-        ))),
-        None => Err(Error::InvalidInput(
-            "attempt must be a number (an integer >= 0)".into(),
+        Some(_) | None => Err(Error::InvalidInput(
+            "attempt must be an integer >= 0".into(),
         )),
     }
 }
@@ -47,11 +47,8 @@ pub fn context_not_a_string() -> Error {
 pub fn unit(value: Option<f64>) -> Result<f64, Error> {
     match value {
         Some(n) if n.is_finite() => Ok(n),
-        Some(n) => Err(Error::InvalidInput(format!(
-            "unit must be a finite number in [0, 1), got {n}"
-        ))),
-        None => Err(Error::InvalidInput(
-            "unit must be a number in [0, 1)".into(),
+        Some(_) | None => Err(Error::InvalidInput(
+            "unit must be a finite number in [0, 1)".into(),
         )),
     }
 }

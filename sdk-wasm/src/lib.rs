@@ -81,17 +81,33 @@ pub fn backoff_delay_ms(
     )]
     context: Option<JsValue>,
 ) -> Result<f64, Error> {
-    let attempt = input::attempt(attempt.as_f64())?;
-    let unit = input::unit(unit.as_f64())?;
+    let attempt = input::attempt(attempt.as_f64()).map_err(|e| e.got(&shown(&attempt)))?;
+    let unit = input::unit(unit.as_f64()).map_err(|e| e.got(&shown(&unit)))?;
     let context = match context {
         // `undefined` and `null` both arrive as `None`.
         None => input::retry_context(None)?,
         Some(value) => {
-            let name = value.as_string().ok_or_else(input::context_not_a_string)?;
+            let name = value
+                .as_string()
+                .ok_or_else(|| input::context_not_a_string().got(&shown(&value)))?;
             input::retry_context(Some(&name))?
         }
     };
     Ok(delay_ms(attempt, unit, context))
+}
+
+/// How a JS value reads in an error message (`-1`, `NaN`, `"3"`, `undefined`), rendered by the
+/// JS glue: formatting floats in Rust would pull ~25 KB of formatting code into the module.
+fn shown(value: &JsValue) -> String {
+    // `JsValue`'s Debug is `JsValue(<the glue's rendering>)`; keep the rendering.
+    let debug = format!("{value:?}");
+    match debug
+        .strip_prefix("JsValue(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        Some(inner) => inner.to_owned(),
+        None => debug,
+    }
 }
 
 /// The core computation behind [`backoff_delay_ms`], on already validated values.

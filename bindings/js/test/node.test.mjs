@@ -83,16 +83,23 @@ test('an unknown context throws ChatwireError INVALID_INPUT naming the value', (
   assertInvalidInput(() => backoffDelayMs(1, 0.5, 'Network'), 'context is case-sensitive');
 });
 
-test('a bad attempt throws ChatwireError INVALID_INPUT', () => {
+test('a bad attempt throws ChatwireError INVALID_INPUT showing the value', () => {
   for (const attempt of [-1, 1.5, NaN, Infinity, -Infinity, '3', undefined, null, 3n, {}]) {
     assertInvalidInput(() => backoffDelayMs(attempt, 0.5), `attempt ${String(attempt)}`);
   }
+  const shown = (attempt) => assertInvalidInput(() => backoffDelayMs(attempt, 0.5), 'shown').message;
+  assert.equal(shown(-1), 'attempt must be an integer >= 0, got -1');
+  assert.equal(shown(1.5), 'attempt must be an integer >= 0, got 1.5');
+  assert.equal(shown('3'), 'attempt must be an integer >= 0, got "3"');
+  assert.equal(shown(undefined), 'attempt must be an integer >= 0, got undefined');
 });
 
-test('a bad unit throws ChatwireError INVALID_INPUT', () => {
+test('a bad unit throws ChatwireError INVALID_INPUT showing the value', () => {
   for (const unit of [NaN, Infinity, -Infinity, '0.5', undefined, null]) {
     assertInvalidInput(() => backoffDelayMs(1, unit), `unit ${String(unit)}`);
   }
+  const err = assertInvalidInput(() => backoffDelayMs(1, NaN), 'unit NaN');
+  assert.equal(err.message, 'unit must be a finite number in [0, 1), got NaN');
 });
 
 test('the module keeps working after refusing a call (an error, not a trap)', () => {
