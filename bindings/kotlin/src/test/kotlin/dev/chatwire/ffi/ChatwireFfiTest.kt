@@ -2,6 +2,7 @@
 // into the Rust core, so a broken build, loader path, generated code or export fails here.
 package dev.chatwire.ffi
 
+import kotlin.coroutines.Continuation
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -22,6 +23,15 @@ class ChatwireFfiTest {
         assertEquals(4000UL, backoffDelayMs(3u, 0.5, RetryContext.OTHER))
         assertEquals(5000UL, backoffDelayMs(1u, 0.5, RetryContext.RATE_LIMITED))
         assertEquals(2000UL, backoffDelayMs(10u, 0.5, RetryContext.SERVER_RESTART))
+    }
+
+    @Test
+    fun backoffDelayMsIsASuspendFunction() {
+        // A suspend fun compiles to a JVM method taking a trailing Continuation; this fails if
+        // the Rust side stops being async (the name is mangled because of the UInt parameter).
+        val method = Class.forName("dev.chatwire.ffi.Chatwire_ffiKt").methods
+            .single { it.name.startsWith("backoffDelayMs") }
+        assertEquals(Continuation::class.java, method.parameterTypes.last())
     }
 
     @Test
