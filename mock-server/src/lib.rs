@@ -1,2 +1,71 @@
 //! chatwire-mock: a backend that speaks every chatwire dialect on one port, runs a deterministic
-//! scripted agent, injects faults and records what clients sent.
+//! scripted agent, injects seeded faults and records what clients sent.
+//!
+//! Use it in-process with [`spawn`] or as the `chatwire-mock` binary. Defaults need no
+//! configuration: any miptech tenant (e.g. `demo-tenant`), chat-interfaces slug (e.g. `demo`),
+//! Parlant agent (default `demo-agent`), OpenAI model (e.g. `mock-gpt`), chat-v2 session and
+//! native conversation works; API keys and bearer tokens are checked only when configured.
+//!
+//! | dialect | routes | module |
+//! |---|---|---|
+//! | `native` | WS `/native/v1/ws` | [`native`](crate#native) |
+//! | `openai` | `POST /v1/chat/completions`, `GET /v1/models` | |
+//! | `miptech` | `GET /healthz`, `POST /api/v1/chat`, `POST /api/v1/chat/{id}/messages`, WS `/api/v1/ws/chat` | |
+//! | `chat-v2` | WS `/v2/chat/{session_id}`, `POST /v2/chat` | |
+//! | `chat-interfaces` | `/api/public/chat-interfaces/{slug}/...` (sessions, messages, stream, history, upload) | |
+//! | `parlant` | `/sessions`, `/sessions/{id}/events`, `/agents` | |
+//! | control | `/_mock/faults`, `/_mock/restart`, `/_mock/received`, `/_mock/reset` | |
+//!
+//! Each dialect module documents its exact routes, JSON fields and event names.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), chatwire_mock::MockError> {
+//! use chatwire_mock::{FaultSpec, MockConfig};
+//!
+//! let server = chatwire_mock::spawn(MockConfig::default().seed(7)).await?;
+//! server.set_faults(FaultSpec { drop_after_frames: Some(5), once: Some(true), ..FaultSpec::default() })?;
+//! println!("mock at {}", server.base_url());
+//! assert!(server.received().is_empty());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod agent;
+mod chat_interfaces;
+mod chat_v2;
+mod config;
+mod conn;
+mod control;
+mod dialect;
+mod faults;
+mod hub;
+mod miptech;
+mod native;
+mod openai;
+mod outlet;
+mod parlant;
+mod server;
+mod util;
+
+pub use config::MockConfig;
+pub use dialect::Dialect;
+pub use faults::{FaultSpec, HttpErrorSpec};
+pub use hub::Received;
+pub use server::{MockServer, spawn};
+
+/// Errors starting or configuring a mock server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The address could not be bound.
+    #[error("cannot bind: {0}")]
+    Bind(#[source] std::io::Error),
+    /// A fault spec was rejected (unknown dialect, value out of range).
+    #[error("invalid fault spec: {0}")]
+    InvalidFaults(String),
+    /// A scenario file could not be read or parsed.
+    #[error("invalid scenario: {0}")]
+    Scenario(String),
+}

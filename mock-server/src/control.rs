@@ -1,0 +1,133 @@
+//! The control API under `/_mock/` (never subject to faults).
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /_mock/faults` | a [`FaultSpec`](crate::FaultSpec) (every field optional) | `200 {"ok":true,"faults":{...}}`; `400 {"error":...}` on malformed JSON, unknown fields, an unknown dialect or out-of-range values |
+//! | `GET /_mock/faults` | — | `{"faults": <spec or null>}` |
+//! | `DELETE /_mock/faults` | — | `{"ok":true}` |
+//! | `POST /_mock/restart` | optional `{"refuse_ms":N,"goodbye":true}` | drops every connection (except the one carrying this request), refusing new ones for `refuse_ms`; with `goodbye`, native sockets get `goodbye` 50 ms before the drop. `{"ok":true,"dropped":N}` |
+//! | `GET /_mock/received` | optional `?dialect=` | `[{"dialect","conversation","client_id","text","times_received","first_received_ms"}]` |
+//! | `POST /_mock/reset` | — | forgets conversations, received messages, rate limits and faults: `{"ok":true}` |
+//! | `GET /_mock/health` | — | `{"ok":true,"dialects":[...]}` |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::conn::ConnHandle;
+use crate::dialect::Dialect;
+use crate::faults::FaultSpec;
+use crate::server::{AppState, Shared};
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/_mock/faults",
+            post(set_faults).get(get_faults).delete(clear_faults),
+        )
+        .route("/_mock/restart", post(restart))
+        .route("/_mock/received", get(received))
+        .route("/_mock/reset", post(reset))
+        .route("/_mock/health", get(health))
+}
+
+fn bad(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+async fn set_faults(State(shared): AppState, body: Bytes) -> Response {
+    let spec: FaultSpec = match serde_json::from_slice(&body) {
+        Ok(spec) => spec,
+        Err(e) => return bad(format!("invalid fault spec: {e}")),
+    };
+    if let Err(e) = spec.validate() {
+        return bad(e);
+    }
+    shared.faults.set(spec.clone());
+    Json(json!({ "ok": true, "faults": spec })).into_response()
+}
+
+async fn get_faults(State(shared): AppState) -> Response {
+    Json(json!({ "faults": shared.faults.current() })).into_response()
+}
+
+async fn clear_faults(State(shared): AppState) -> Response {
+    shared.faults.clear();
+    Json(json!({ "ok": true })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RestartBody {
+    #[serde(default)]
+    refuse_ms: u64,
+    #[serde(default)]
+    goodbye: bool,
+}
+
+async fn restart(
+    State(shared): AppState,
+    ConnectInfo(ConnHandle(ctl)): ConnectInfo<ConnHandle>,
+    body: Bytes,
+) -> Response {
+    let params: RestartBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RestartBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(p) => p,
+            Err(e) => return bad(format!("invalid restart body: {e}")),
+        }
+    };
+    let refuse = Duration::from_millis(params.refuse_ms);
+    if params.goodbye {
+        shared.restarts.send_modify(|n| {
+            n.generation += 1;
+            n.retry_after_ms = params.refuse_ms;
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dropped = shared.restart(refuse, Some(ctl.id));
+    Json(json!({ "ok": true, "dropped": dropped })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ReceivedQuery {
+    dialect: Option<String>,
+}
+
+async fn received(State(shared): AppState, Query(q): Query<ReceivedQuery>) -> Response {
+    let filter = match q.dialect.as_deref() {
+        None => None,
+        Some(name) => match Dialect::from_name(name) {
+            Some(d) => Some(d),
+            None => return bad(format!("unknown dialect {name:?}")),
+        },
+    };
+    let list: Vec<Value> = shared
+        .hub
+        .received()
+        .into_iter()
+        .filter(|r| filter.is_none_or(|d| r.dialect == d))
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    Json(Value::Array(list)).into_response()
+}
+
+async fn reset(State(shared): AppState) -> Response {
+    shared.reset();
+    Json(json!({ "ok": true })).into_response()
+}
+
+async fn health() -> Response {
+    let dialects: Vec<&str> = Dialect::ALL.iter().map(|d| d.as_str()).collect();
+    Json(json!({ "ok": true, "dialects": dialects })).into_response()
+}
