@@ -122,6 +122,9 @@ use crate::error::DialectError;
 
 // Dialect modules (one line each).
 pub mod native;
+mod codec_kit;
+pub mod miptech;
+pub mod openai;
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,246 @@
+//! Ordered text assembly for backends that number their chunks (`chunk_index`, `index`, `seq`)
+//! but not their character offsets: [`ChunkOrder`] turns chunks that may arrive duplicated or
+//! reordered into in-order appends with exact character offsets, so the engine's
+//! `(message, part, offset)` assembly can never double or shuffle text.
+//!
+//! Guarantees: every index is delivered at most once; indices are delivered in increasing order
+//! with no gap, except when a gap is given up on explicitly ([`ChunkOrder::flush`]) or the
+//! reorder buffer overflows ([`MAX_PENDING`] chunks), in which case the buffered chunks are
+//! delivered in index order after the gap and the caller learns that a gap was skipped.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+/// Most chunks held back waiting for a missing index before the gap is skipped.
+pub(crate) const MAX_PENDING: usize = 256;
+
+/// One chunk ready to append: its index, its character offset in the message, its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ready {
+    pub index: u64,
+    pub offset: u64,
+    pub text: String,
+}
+
+/// The ordering state of one streamed message.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChunkOrder {
+    /// The next index to deliver.
+    next: u64,
+    /// Chunks that arrived ahead of `next`.
+    pending: BTreeMap<u64, String>,
+    /// Characters delivered so far.
+    chars: u64,
+    /// Content hashes of unindexed chunks seen (their only duplicate detection).
+    seen: HashSet<u64>,
+    /// Whether a gap was ever skipped (text is then known to be incomplete).
+    pub gapped: bool,
+}
+
+impl ChunkOrder {
+    /// A stream whose first chunk has index `first` (0 or 1 depending on the backend).
+    pub(crate) fn starting_at(first: u64) -> ChunkOrder {
+        ChunkOrder {
+            next: first,
+            ..ChunkOrder::default()
+        }
+    }
+
+    /// Accepts chunk `index`; returns the chunks now deliverable, in order. Repeats (an index
+    /// already delivered or already buffered) return nothing.
+    pub(crate) fn push(&mut self, index: u64, text: String) -> Vec<Ready> {
+        if index < self.next || self.pending.contains_key(&index) {
+            return Vec::new();
+        }
+        self.pending.insert(index, text);
+        let mut out = self.drain_contiguous();
+        if self.pending.len() > MAX_PENDING {
+            out.extend(self.flush());
+        }
+        out
+    }
+
+    /// Appends a chunk without an index at the current end (for backends that do not number
+    /// chunks). `hash` is the chunk's content hash: a chunk whose hash was seen before is taken
+    /// for a repeat and returns `None` (the last-resort rule, which also drops a genuinely
+    /// repeated identical frame).
+    pub(crate) fn push_unindexed(&mut self, hash: u64, text: String) -> Option<Ready> {
+        if !self.seen.insert(hash) {
+            return None;
+        }
+        let ready = Ready {
+            index: self.next,
+            offset: self.chars,
+            text,
+        };
+        self.next = self.next.saturating_add(1);
+        self.chars = self.chars.saturating_add(ready.text.chars().count() as u64);
+        Some(ready)
+    }
+
+    /// Gives up on missing indices: delivers everything buffered, in index order.
+    pub(crate) fn flush(&mut self) -> Vec<Ready> {
+        if let Some((&first, _)) = self.pending.iter().next()
+            && first > self.next
+        {
+            self.gapped = true;
+            self.next = first;
+        }
+        let mut out = Vec::new();
+        while let Some((&index, _)) = self.pending.iter().next() {
+            if index != self.next {
+                self.gapped = true;
+                self.next = index;
+            }
+            out.extend(self.drain_contiguous());
+        }
+        out
+    }
+
+    /// Characters delivered so far.
+    #[cfg(test)]
+    pub(crate) fn chars(&self) -> u64 {
+        self.chars
+    }
+
+    /// The next index expected.
+    #[cfg(test)]
+    pub(crate) fn next_index(&self) -> u64 {
+        self.next
+    }
+
+    fn drain_contiguous(&mut self) -> Vec<Ready> {
+        let mut out = Vec::new();
+        while let Some(text) = self.pending.remove(&self.next) {
+            let offset = self.chars;
+            self.chars = self.chars.saturating_add(text.chars().count() as u64);
+            out.push(Ready {
+                index: self.next,
+                offset,
+                text,
+            });
+            self.next = self.next.saturating_add(1);
+        }
+        out
+    }
+}
+
+/// The ordering states of the most recent streamed messages, by message id (bounded: the
+/// oldest is forgotten beyond `capacity`).
+#[derive(Debug, Clone)]
+pub(crate) struct Streams {
+    capacity: usize,
+    list: VecDeque<(String, ChunkOrder)>,
+}
+
+impl Streams {
+    /// At most `capacity` messages remembered (at least 1).
+    pub(crate) fn new(capacity: usize) -> Streams {
+        Streams {
+            capacity: capacity.max(1),
+            list: VecDeque::new(),
+        }
+    }
+
+    /// The state of `message_id`, created with first index `first` when unknown.
+    pub(crate) fn get(&mut self, message_id: &str, first: u64) -> &mut ChunkOrder {
+        let pos = match self.list.iter().position(|(id, _)| id == message_id) {
+            Some(pos) => pos,
+            None => {
+                if self.list.len() >= self.capacity {
+                    self.list.pop_front();
+                }
+                self.list
+                    .push_back((message_id.to_string(), ChunkOrder::starting_at(first)));
+                self.list.len() - 1
+            }
+        };
+        // In range: `pos` was just found, or is the index of the entry just pushed.
+        &mut self.list[pos].1
+    }
+
+    /// Whether `message_id` has been seen.
+    pub(crate) fn contains(&self, message_id: &str) -> bool {
+        self.list.iter().any(|(id, _)| id == message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(v: &[Ready]) -> Vec<(u64, u64, &str)> {
+        v.iter()
+            .map(|r| (r.index, r.offset, r.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn in_order_chunks_get_offsets() {
+        let mut o = ChunkOrder::default();
+        assert_eq!(texts(&o.push(0, "You".into())), vec![(0, 0, "You")]);
+        assert_eq!(texts(&o.push(1, " said".into())), vec![(1, 3, " said")]);
+        assert_eq!(texts(&o.push(2, ": héllo".into())), vec![(2, 8, ": héllo")]);
+        assert_eq!(o.chars(), 15);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_reordering_is_undone() {
+        let mut o = ChunkOrder::default();
+        assert_eq!(o.push(1, "b".into()), vec![]);
+        assert_eq!(o.push(1, "b".into()), vec![], "a buffered repeat");
+        assert_eq!(
+            texts(&o.push(0, "a".into())),
+            vec![(0, 0, "a"), (1, 1, "b")]
+        );
+        assert_eq!(o.push(0, "a".into()), vec![], "a delivered repeat");
+        assert_eq!(texts(&o.push(2, "c".into())), vec![(2, 2, "c")]);
+        assert!(!o.gapped);
+    }
+
+    #[test]
+    fn flush_skips_gaps_and_marks_them() {
+        let mut o = ChunkOrder::starting_at(1);
+        assert!(o.push(3, "c".into()).is_empty());
+        assert!(o.push(5, "e".into()).is_empty());
+        assert_eq!(texts(&o.flush()), vec![(3, 0, "c"), (5, 1, "e")]);
+        assert!(o.gapped);
+        assert_eq!(o.next_index(), 6);
+        assert!(
+            o.push(4, "late".into()).is_empty(),
+            "behind the skipped gap"
+        );
+    }
+
+    #[test]
+    fn overflowing_the_buffer_skips_the_gap() {
+        let mut o = ChunkOrder::default();
+        let mut delivered = 0;
+        for i in 1..=(MAX_PENDING as u64 + 1) {
+            delivered += o.push(i, "x".into()).len();
+        }
+        assert_eq!(delivered, MAX_PENDING + 1);
+        assert!(o.gapped);
+    }
+
+    #[test]
+    fn unindexed_chunks_append() {
+        let mut o = ChunkOrder::default();
+        assert_eq!(o.push_unindexed(1, "ab".into()).map(|r| r.offset), Some(0));
+        assert_eq!(
+            o.push_unindexed(1, "ab".into()),
+            None,
+            "a repeat moves nothing"
+        );
+        assert_eq!(o.push_unindexed(2, "c".into()).map(|r| r.offset), Some(2));
+    }
+
+    #[test]
+    fn streams_are_bounded() {
+        let mut s = Streams::new(2);
+        s.get("a", 0).push(0, "x".into());
+        s.get("b", 0);
+        s.get("c", 0);
+        assert!(!s.contains("a") && s.contains("b") && s.contains("c"));
+        assert_eq!(s.get("b", 0).chars(), 0);
+    }
+}

@@ -1,0 +1,260 @@
+//! One streamed completion of the `openai` dialect: folds `chat.completion.chunk`s into
+//! normalized events (turn, message, text with offsets, reasoning, tool calls, usage) and knows
+//! when the completion has finished.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
+
+use super::wire::{self, Chunk, Data};
+use crate::dialect::codec_kit::errors::{error_event, protocol_error, turn_failed};
+use crate::dialect::{Actions, Decoded};
+use crate::event::{Event, Role, TextChannel, Usage};
+use crate::ids::{ClientId, DedupKey, RequestId};
+
+/// The state of the completion in flight.
+#[derive(Debug)]
+pub(super) struct Completion {
+    pub request: RequestId,
+    pub client_id: ClientId,
+    /// `<client id>` for the first attempt, `<client id>#<n>` for re-sends.
+    pub turn: String,
+    /// `<client id>:reply`, the same for every attempt.
+    pub message: String,
+    /// The backend's completion id (`chatcmpl-..`).
+    pub completion_id: Option<String>,
+    /// Visible text so far.
+    pub text: String,
+    text_chars: u64,
+    reasoning_chars: u64,
+    /// The next text delta replaces the part (first delta of a re-sent turn).
+    replace_next: bool,
+    started: bool,
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+    /// Tool calls by their `index`: id, name, accumulated arguments.
+    tools: BTreeMap<u32, (String, String, String)>,
+    /// Content hashes of the chunks seen in this attempt (duplicates change nothing).
+    seen: HashSet<u64>,
+    /// `[DONE]` or a streamed error arrived.
+    pub finished: bool,
+}
+
+impl Completion {
+    pub(super) fn new(request: RequestId, client_id: ClientId, attempt: u32) -> Completion {
+        Completion {
+            request,
+            client_id,
+            turn: if attempt <= 1 {
+                client_id.to_string()
+            } else {
+                format!("{client_id}#{attempt}")
+            },
+            message: format!("{client_id}:reply"),
+            completion_id: None,
+            text: String::new(),
+            text_chars: 0,
+            reasoning_chars: 0,
+            replace_next: attempt > 1,
+            started: false,
+            finish_reason: None,
+            usage: None,
+            tools: BTreeMap::new(),
+            seen: HashSet::new(),
+            finished: false,
+        }
+    }
+
+    /// Stamps turn and message on an event.
+    pub(super) fn decorate(&self, d: Decoded) -> Decoded {
+        let mut d = d.turn(self.turn.clone()).message(self.message.clone());
+        if let Some(id) = &self.completion_id {
+            d = d.conversation(id.clone());
+        }
+        d
+    }
+
+    /// Handles one `data:` payload.
+    pub(super) fn on_data(&mut self, data: &str, dedup: bool, out: &mut Actions) {
+        if self.finished {
+            return;
+        }
+        match wire::parse_data(data) {
+            Ok(Data::Chunk(chunk)) => {
+                let key = DedupKey::content_hash(format!("{}\u{0}{data}", self.turn).as_bytes());
+                // A repeat must not move the offsets or the text: drop it here already.
+                if let (true, DedupKey::Hash(h)) = (dedup, &key)
+                    && !self.seen.insert(*h)
+                {
+                    return;
+                }
+                self.on_chunk(chunk, data, dedup.then_some(key), out);
+            }
+            Ok(Data::Done) => self.complete(out),
+            Ok(Data::Error(body)) => {
+                self.open(out, None);
+                out.emit(self.decorate(Decoded::new(error_event(None, &body))));
+                out.emit(self.decorate(Decoded::new(turn_failed(&body))));
+                self.finished = true;
+            }
+            Err(why) => out.emit(self.decorate(protocol_error(&why, data.as_bytes()))),
+        }
+    }
+
+    /// The body ended; returns whether the completion counts as finished (it had a
+    /// `finish_reason`, some servers omit `[DONE]`).
+    pub(super) fn end_of_body(&mut self, out: &mut Actions) -> bool {
+        if !self.finished && self.finish_reason.is_some() {
+            self.complete(out);
+        }
+        self.finished
+    }
+
+    fn on_chunk(&mut self, chunk: Chunk, data: &str, key: Option<DedupKey>, out: &mut Actions) {
+        if self.completion_id.is_none() {
+            self.completion_id = chunk.id.clone();
+        }
+        let raw: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+        self.open(out, Some(&raw));
+        let mut events: Vec<Decoded> = Vec::new();
+        for choice in chunk.choices.iter().filter(|c| c.index == 0) {
+            if let Some(text) = choice.delta.content.as_deref().filter(|t| !t.is_empty()) {
+                events.push(self.text_delta(TextChannel::Text, text));
+            }
+            let reasoning = choice
+                .delta
+                .reasoning_content
+                .as_deref()
+                .filter(|t| !t.is_empty());
+            if let Some(text) = reasoning {
+                let offset = self.reasoning_chars;
+                self.reasoning_chars += text.chars().count() as u64;
+                let d = Decoded::text(TextChannel::Reasoning, text, Some(offset));
+                events.push(d.part("reasoning"));
+            }
+            for call in &choice.delta.tool_calls {
+                events.extend(self.tool_fragment(call));
+            }
+            if let Some(reason) = &choice.finish_reason {
+                self.finish_reason = Some(reason.clone());
+                if reason == "tool_calls" {
+                    events.extend(self.tools_completed());
+                }
+            }
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some(Usage::new(
+                u.prompt_tokens,
+                u.completion_tokens,
+                u.total_tokens,
+            ));
+        }
+        let count = events.len();
+        for (i, d) in events.into_iter().enumerate() {
+            // One wire chunk may yield several events: number them under the chunk's key.
+            let d = match &key {
+                Some(DedupKey::Hash(h)) if count > 1 => d.dedup(DedupKey::Hash(h ^ (i as u64 + 1))),
+                Some(k) => d.dedup(k.clone()),
+                None => d,
+            };
+            out.emit(self.decorate(d).raw(raw.clone()));
+        }
+    }
+
+    /// `TurnStarted` + `MessageStarted` before the first event of the completion.
+    fn open(&mut self, out: &mut Actions, raw: Option<&Value>) {
+        if std::mem::replace(&mut self.started, true) {
+            return;
+        }
+        let reply_to = Some(self.client_id.to_string());
+        let keys = [
+            format!("{}:started", self.turn),
+            format!("{}:message", self.turn),
+        ];
+        let events = [
+            Event::TurnStarted { reply_to },
+            Event::MessageStarted {
+                role: Role::Assistant,
+            },
+        ];
+        for (event, key) in events.into_iter().zip(keys) {
+            let mut d = self.decorate(Decoded::new(event)).dedup(DedupKey::Id(key));
+            if let Some(raw) = raw {
+                d = d.raw(raw.clone());
+            }
+            out.emit(d);
+        }
+    }
+
+    fn text_delta(&mut self, channel: TextChannel, text: &str) -> Decoded {
+        self.text.push_str(text);
+        let offset = self.text_chars;
+        self.text_chars += text.chars().count() as u64;
+        if std::mem::take(&mut self.replace_next) {
+            Decoded::replace(channel, self.text.clone())
+        } else {
+            Decoded::text(channel, text, Some(offset))
+        }
+    }
+
+    fn tool_fragment(&mut self, call: &wire::ToolCallDelta) -> Vec<Decoded> {
+        let mut events = Vec::new();
+        let function = call.function.clone().unwrap_or_default();
+        if !self.tools.contains_key(&call.index) {
+            let id = call
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("{}:tool{}", self.turn, call.index));
+            let name = function.name.clone().unwrap_or_else(|| "function".into());
+            events.push(Decoded::new(Event::ToolStarted {
+                tool_id: id.clone(),
+                name: name.clone(),
+                args: None,
+            }));
+            self.tools.insert(call.index, (id, name, String::new()));
+        }
+        if let (Some(args), Some(entry)) = (function.arguments, self.tools.get_mut(&call.index))
+            && !args.is_empty()
+        {
+            entry.2.push_str(&args);
+            let tool_id = entry.0.clone();
+            events.push(Decoded::new(Event::ToolArgsDelta {
+                tool_id,
+                delta: args,
+            }));
+        }
+        events
+    }
+
+    fn tools_completed(&mut self) -> Vec<Decoded> {
+        std::mem::take(&mut self.tools)
+            .into_values()
+            .map(|(tool_id, _, args)| {
+                let output = serde_json::from_str(&args).unwrap_or(Value::String(args));
+                Decoded::new(Event::ToolCompleted { tool_id, output })
+            })
+            .collect()
+    }
+
+    /// `[DONE]`: close the message and the turn.
+    fn complete(&mut self, out: &mut Actions) {
+        self.open(out, None);
+        self.finished = true;
+        let mut events = Vec::new();
+        if self.finish_reason.as_deref() == Some("tool_calls") || !self.tools.is_empty() {
+            events.extend(self.tools_completed());
+        }
+        events.push(Decoded::new(Event::MessageCompleted {
+            text: self.text.clone(),
+        }));
+        let reason = self.finish_reason.clone().or(Some("stop".into()));
+        events.push(Decoded::new(Event::TurnCompleted {
+            finish_reason: reason,
+            usage: self.usage,
+        }));
+        for (i, d) in events.into_iter().enumerate() {
+            let key = DedupKey::Id(format!("{}:done:{i}", self.turn));
+            out.emit(self.decorate(d).dedup(key));
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! Codec tests of the openai dialect: a streamed completion as `chatwire-mock` and OpenAI send
+//! it, tool-call fragments, history, HTTP errors, a cut stream and its re-send.
+
+use super::*;
+use crate::dialect::Action;
+use crate::dialect::codec_kit::testkit::*;
+use crate::event::{ErrorKind, Event, TextChannel, TextUpdate};
+use crate::ids::{DedupKey, RequestId};
+use crate::sse;
+use serde_json::json;
+use std::time::Duration;
+
+fn chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
+    json!({"id":"chatcmpl-7","object":"chat.completion.chunk","created":1700000000,"model":"mock-gpt",
+        "system_fingerprint":"fp_mock","choices":[{"index":0,"delta":delta,"logprobs":null,"finish_reason":finish}]})
+    .to_string()
+}
+
+fn ready() -> (OpenAi, Actions) {
+    let mut d = OpenAi::new("http://127.0.0.1:9/");
+    let mut out = actions(1);
+    d.connect(&ConnectContext::new(1, None), &mut out);
+    assert_eq!(out.take(), vec![Action::Connected, Action::Ready]);
+    (d, out)
+}
+
+fn feed(d: &mut OpenAi, id: RequestId, data: &[String], out: &mut Actions) {
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id,
+            status: 200,
+            headers: &[],
+            body: b"",
+        },
+        out,
+    );
+    for item in data {
+        let event = sse::Event {
+            event: "message".into(),
+            data: item.clone(),
+            id: None,
+        };
+        d.on_transport(TransportEvent::SseEvent { id, event: &event }, out);
+    }
+}
+
+fn reply(words: &[&str]) -> Vec<String> {
+    let mut v = vec![chunk(json!({"role":"assistant","content":""}), None)];
+    v.extend(words.iter().map(|w| chunk(json!({"content": w}), None)));
+    v.push(chunk(json!({}), Some("stop")));
+    v.push(json!({"id":"chatcmpl-7","object":"chat.completion.chunk","created":1700000000,"model":"mock-gpt",
+        "choices":[],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}).to_string());
+    v.push("[DONE]".into());
+    v
+}
+
+#[test]
+fn streamed_completion_is_one_turn() {
+    let (mut d, mut out) = ready();
+    let c = client(1);
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hello",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let got = out.take();
+    let (id, spec) = one_request(&got);
+    assert_eq!(spec.url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_eq!(
+        header(&spec.headers, "Idempotency-Key"),
+        Some(c.to_string().as_str())
+    );
+    assert_eq!(header(&spec.headers, "Accept"), Some("text/event-stream"));
+    let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"model":"mock-gpt","messages":[{"role":"user","content":"hello"}],
+        "stream":true,"stream_options":{"include_usage":true}})
+    );
+
+    feed(&mut d, id, &reply(&["You", " said:", " hello"]), &mut out);
+    let got = out.take();
+    assert_eq!(
+        names(&got),
+        [
+            "turnStarted",
+            "messageStarted",
+            "textDelta",
+            "textDelta",
+            "textDelta",
+            "messageCompleted",
+            "turnCompleted"
+        ]
+    );
+    let ev = emitted(&got);
+    assert_eq!(assembled(&ev), "You said: hello");
+    assert_eq!(
+        ev.iter().filter_map(|d| d.offset).collect::<Vec<_>>(),
+        [0, 3, 9]
+    );
+    assert!(ev.iter().all(|d| d.turn_id == Some(c.to_string())));
+    assert_eq!(
+        ev[5].event,
+        Event::MessageCompleted {
+            text: "You said: hello".into()
+        }
+    );
+    let Event::TurnCompleted {
+        finish_reason,
+        usage,
+    } = &ev[6].event
+    else {
+        panic!()
+    };
+    assert_eq!(finish_reason.as_deref(), Some("stop"));
+    assert_eq!(usage.and_then(|u| u.total_tokens), Some(4));
+    assert_eq!(
+        got.last(),
+        Some(&Action::Ack {
+            client_id: c,
+            server_id: Some("chatcmpl-7".into())
+        })
+    );
+}
+
+#[test]
+fn duplicated_chunks_share_a_key_and_history_grows() {
+    let (mut d, mut out) = ready();
+    let (a, b) = (client(1), client(2));
+    d.encode(
+        Outbound::Message {
+            client_id: a,
+            text: "one",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    d.encode(
+        Outbound::Message {
+            client_id: b,
+            text: "two",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let got = out.take();
+    let (id, _) = one_request(&got);
+    let mut data = reply(&["x", "y"]);
+    data.insert(2, data[1].clone());
+    feed(&mut d, id, &data, &mut out);
+    let got = out.take();
+    let deltas: Vec<_> = emitted(&got)
+        .into_iter()
+        .filter(|d| matches!(d.event, Event::TextDelta { .. }))
+        .collect();
+    assert_eq!(
+        deltas.len(),
+        2,
+        "the duplicated chunk is dropped before it moves any offset"
+    );
+    assert_eq!(
+        deltas.iter().filter_map(|d| d.offset).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert!(matches!(deltas[0].dedup, Some(DedupKey::Hash(_))));
+    assert_ne!(deltas[0].dedup, deltas[1].dedup);
+    // the second message is posted when the first completion ends, with the first reply
+    let (_, spec) = one_request(&got);
+    let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
+    assert_eq!(
+        body["messages"],
+        json!([{"role":"user","content":"one"},{"role":"assistant","content":"xy"},
+        {"role":"user","content":"two"}])
+    );
+}
+
+#[test]
+fn tool_call_fragments() {
+    let (mut d, mut out) = ready();
+    d.encode(
+        Outbound::Message {
+            client_id: client(1),
+            text: "/tool rain",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let data = vec![
+        chunk(json!({"role":"assistant","content":null}), None),
+        chunk(
+            json!({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":""}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls":[{"index":0,"function":{"arguments":"{\"query\":"}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls":[{"index":0,"function":{"arguments":"\"rain\"}"}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+        "[DONE]".to_string(),
+    ];
+    feed(&mut d, id, &data, &mut out);
+    let got = out.take();
+    assert_eq!(
+        names(&got),
+        [
+            "turnStarted",
+            "messageStarted",
+            "toolStarted",
+            "toolArgsDelta",
+            "toolArgsDelta",
+            "toolCompleted",
+            "messageCompleted",
+            "turnCompleted"
+        ]
+    );
+    let ev = emitted(&got);
+    assert_eq!(
+        ev[2].event,
+        Event::ToolStarted {
+            tool_id: "call_1".into(),
+            name: "lookup".into(),
+            args: None
+        }
+    );
+    assert_eq!(
+        ev[5].event,
+        Event::ToolCompleted {
+            tool_id: "call_1".into(),
+            output: json!({"query":"rain"})
+        }
+    );
+    let Event::TurnCompleted { finish_reason, .. } = &ev[7].event else {
+        panic!()
+    };
+    assert_eq!(finish_reason.as_deref(), Some("tool_calls"));
+}
+
+#[test]
+fn cut_stream_is_resent_and_replaces_the_partial_text() {
+    let (mut d, mut out) = ready();
+    let c = client(1);
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hello",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let data = reply(&["You", " said:", " hello"]);
+    feed(&mut d, id, &data[..3], &mut out);
+    d.on_transport(TransportEvent::HttpEnd { id }, &mut out);
+    let got = out.take();
+    assert!(matches!(got.last(), Some(Action::Fail(f)) if f.kind == FailureKind::Network));
+    assert!(
+        !got.iter().any(|a| matches!(a, Action::Ack { .. })),
+        "not acked: the engine re-sends"
+    );
+    let first = emitted(&got);
+    assert_eq!(assembled(&first), "You said:");
+
+    d.disconnect(Disconnect::Reconnecting, &mut out);
+    d.connect(&ConnectContext::new(1, None), &mut out);
+    out.take();
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hello",
+            resend: true,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let got = out.take();
+    let (id2, spec) = one_request(&got);
+    assert_eq!(
+        header(&spec.headers, "Idempotency-Key"),
+        Some(c.to_string().as_str())
+    );
+    let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
+    assert_eq!(
+        body["messages"].as_array().map(Vec::len),
+        Some(1),
+        "the message is not doubled"
+    );
+    feed(&mut d, id2, &data, &mut out);
+    let got = out.take();
+    let second = emitted(&got);
+    assert!(second.iter().all(|e| e.turn_id == Some(format!("{c}#2"))));
+    assert!(
+        second
+            .iter()
+            .all(|e| e.message_id == Some(format!("{c}:reply")))
+    );
+    let deltas: Vec<_> = second
+        .iter()
+        .filter(|e| matches!(e.event, Event::TextDelta { .. }))
+        .collect();
+    assert!(
+        matches!(&deltas[0].event, Event::TextDelta { update: TextUpdate::Replace { text }, .. } if text == "You"),
+        "the first delta of the re-sent turn replaces the partial text"
+    );
+    let mut all = first.clone();
+    all.extend(second.iter().copied());
+    assert_eq!(assembled(&all), "You said: hello");
+    assert!(matches!(got.last(), Some(Action::Ack { .. })));
+    assert_ne!(
+        first[2].dedup, deltas[0].dedup,
+        "attempts do not share keys"
+    );
+}
+
+#[test]
+fn http_errors() {
+    let (mut d, mut out) = ready();
+    let c = client(1);
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hi",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let h = vec![("retry-after".to_string(), "3".to_string())];
+    let body = br#"{"error":{"message":"Rate limit reached","type":"rate_limit_error","param":null,"code":"rate_limited"}}"#;
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id,
+            status: 429,
+            headers: &h,
+            body,
+        },
+        &mut out,
+    );
+    let got = out.take();
+    let [Action::Fail(f)] = &got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(
+        (f.kind, f.retry_after),
+        (FailureKind::RateLimited, Some(Duration::from_secs(3)))
+    );
+
+    let (mut d, mut out) = ready();
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hi",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let body = br#"{"error":{"message":"'messages' is required","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#;
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id,
+            status: 400,
+            headers: &[],
+            body,
+        },
+        &mut out,
+    );
+    let got = out.take();
+    assert!(got.contains(&Action::Reject {
+        client_id: c,
+        reason: FailReason::Rejected
+    }));
+    assert_eq!(names(&got), ["error"]);
+
+    for (status, kind) in [
+        (401, FailureKind::Auth),
+        (503, FailureKind::ServerRestart),
+        (500, FailureKind::Server),
+    ] {
+        let (mut d, mut out) = ready();
+        d.encode(
+            Outbound::Message {
+                client_id: c,
+                text: "hi",
+                resend: false,
+            },
+            &mut out,
+        )
+        .unwrap();
+        let (id, _) = one_request(&out.take());
+        d.on_transport(
+            TransportEvent::HttpResponse {
+                id,
+                status,
+                headers: &[],
+                body: b"<html>",
+            },
+            &mut out,
+        );
+        assert!(
+            matches!(&out.take()[..], [Action::Fail(f)] if f.kind == kind),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn streamed_error_and_malformed_chunks() {
+    let (mut d, mut out) = ready();
+    let c = client(1);
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "/error",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let data = vec![
+        chunk(json!({"role":"assistant","content":""}), None),
+        "{not json".to_string(),
+        r#"{"choices":"wrong type"}"#.to_string(),
+        r#"{"error":{"message":"scripted failure","type":"server_error","param":null,"code":"scripted_error"}}"#.to_string(),
+    ];
+    feed(&mut d, id, &data, &mut out);
+    let got = out.take();
+    assert_eq!(
+        names(&got),
+        [
+            "turnStarted",
+            "messageStarted",
+            "error",
+            "error",
+            "error",
+            "turnFailed"
+        ]
+    );
+    let ev = emitted(&got);
+    assert!(matches!(
+        ev[2].event,
+        Event::Error {
+            kind: ErrorKind::Protocol,
+            ..
+        }
+    ));
+    assert!(matches!(
+        ev[4].event,
+        Event::Error {
+            kind: ErrorKind::Server,
+            ..
+        }
+    ));
+    assert_eq!(
+        got.last(),
+        Some(&Action::Ack {
+            client_id: c,
+            server_id: Some("chatcmpl-7".into())
+        })
+    );
+}
+
+#[test]
+fn params_reasoning_and_unsupported_commands() {
+    let mut p = Params::new();
+    p.insert("model".into(), "gpt-4o".into());
+    p.insert("api_key".into(), "sk-live".into());
+    p.insert("system_prompt".into(), "Be brief.".into());
+    p.insert("dedup".into(), "none".into());
+    let mut d = OpenAi::from_params("https://api.openai.com/v1/", &p);
+    assert!(!format!("{d:?}").contains("sk-live"));
+    let mut out = actions(1);
+    assert!(matches!(
+        d.encode(Outbound::Typing { active: true }, &mut out),
+        Err(DialectError::NotConnected)
+    ));
+    d.connect(&ConnectContext::new(1, None), &mut out);
+    out.take();
+    assert!(matches!(
+        d.encode(Outbound::CancelTurn, &mut out),
+        Err(DialectError::Unsupported(_))
+    ));
+    d.encode(
+        Outbound::Message {
+            client_id: client(1),
+            text: "hi",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let got = out.take();
+    let (id, spec) = one_request(&got);
+    assert_eq!(spec.url, "https://api.openai.com/v1/chat/completions");
+    assert_eq!(
+        header(&spec.headers, "Authorization"),
+        Some("Bearer sk-live")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
+    assert_eq!(body["model"], "gpt-4o");
+    assert_eq!(
+        body["messages"][0],
+        json!({"role":"system","content":"Be brief."})
+    );
+    feed(
+        &mut d,
+        id,
+        &[chunk(json!({"reasoning_content":"Thinking"}), None)],
+        &mut out,
+    );
+    let got = out.take();
+    let ev = emitted(&got);
+    assert!(matches!(
+        ev[2].event,
+        Event::TextDelta {
+            channel: TextChannel::Reasoning,
+            ..
+        }
+    ));
+    assert_eq!(ev[2].dedup, None, "dedup=none");
+    let mut out2 = actions(50);
+    d.on_transport(
+        TransportEvent::SocketBinary {
+            conn: crate::ids::ConnId(9),
+            bytes: b"x",
+        },
+        &mut out2,
+    );
+    assert!(
+        out2.take().is_empty(),
+        "reports for other handles are ignored"
+    );
+    let _ = DedupKey::Seq(0);
+}
+
+#[test]
+fn body_without_done_after_finish_counts_as_finished() {
+    let (mut d, mut out) = ready();
+    d.encode(
+        Outbound::Message {
+            client_id: client(3),
+            text: "hi",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    let data = reply(&["ok"]);
+    feed(&mut d, id, &data[..3], &mut out);
+    d.on_transport(TransportEvent::HttpEnd { id }, &mut out);
+    let got = out.take();
+    assert!(names(&got).ends_with(&["messageCompleted", "turnCompleted"]));
+    assert!(matches!(got.last(), Some(Action::Ack { .. })));
+}
