@@ -107,8 +107,8 @@ impl BackoffPolicy {
         };
         let delay = match hint {
             // A hint is a floor: jitter only upwards so no client retries before it was told to.
-            Some(hint) => hint.max(Duration::ZERO).mul_f64(1.0 + jitter * unit),
-            None => shaped.mul_f64(1.0 + jitter * (2.0 * unit - 1.0)),
+            Some(hint) => scale(hint, 1.0 + jitter * unit),
+            None => scale(shaped, 1.0 + jitter * (2.0 * unit - 1.0)),
         };
         delay.max(self.min_delay)
     }
@@ -122,6 +122,16 @@ impl BackoffPolicy {
             .unwrap_or(Duration::MAX)
             .min(self.cap)
     }
+}
+
+/// `d * factor` for a finite, non-negative `factor`, saturating at `Duration::MAX` (the standard
+/// `mul_f64` panics on overflow).
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(if factor > 0.0 {
+        Duration::MAX
+    } else {
+        Duration::ZERO
+    })
 }
 
 #[cfg(test)]
@@ -170,6 +180,158 @@ mod tests {
                 d >= Duration::from_secs(7) && d <= Duration::from_millis(8400),
                 "{d:?}"
             );
+        }
+    }
+
+    #[test]
+    fn extreme_inputs_saturate_instead_of_panicking() {
+        let p = BackoffPolicy {
+            cap: Duration::MAX,
+            ..BackoffPolicy::default()
+        };
+        assert!(p.delay(u32::MAX, 0.99, RetryContext::Other, None) > Duration::from_secs(1));
+        let d = p.delay(1, 1.0, RetryContext::Other, Some(Duration::MAX));
+        assert_eq!(d, Duration::MAX);
+        let zero = BackoffPolicy {
+            min_delay: Duration::ZERO,
+            ..BackoffPolicy::default()
+        };
+        assert_eq!(
+            zero.delay(1, 0.5, RetryContext::Other, Some(Duration::ZERO)),
+            Duration::ZERO
+        );
+        let p = BackoffPolicy::default();
+        for unit in [f64::NAN, f64::INFINITY, -3.0, 7.0] {
+            let d = p.delay(3, unit, RetryContext::Other, None);
+            assert!(d >= Duration::from_millis(3200) && d <= Duration::from_millis(4800));
+        }
+    }
+
+    /// 10,000 clients at attempt 10, each with its own seeded RNG: no 1 % slice of the delay
+    /// range may hold more than 5 % of them (cap-then-jitter keeps them spread).
+    #[test]
+    fn ten_thousand_clients_stay_spread_at_attempt_10() {
+        use crate::engine::rng::Rng;
+        let p = BackoffPolicy::default();
+        for context in [
+            RetryContext::Other,
+            RetryContext::Network,
+            RetryContext::RateLimited,
+        ] {
+            let mut delays: Vec<f64> = (0..10_000u64)
+                .map(|client| {
+                    let unit = Rng::new(client).unit();
+                    p.delay(10, unit, context, None).as_secs_f64()
+                })
+                .collect();
+            delays.sort_by(f64::total_cmp);
+            let (lo, hi) = (24.0, 36.0); // 30 s cap +- 20 %
+            assert!(delays[0] >= lo && delays[9_999] <= hi);
+            let slice = (hi - lo) / 100.0;
+            let mut j = 0;
+            for i in 0..delays.len() {
+                while j < delays.len() && delays[j] < delays[i] + slice {
+                    j += 1;
+                }
+                assert!(
+                    j - i <= 500,
+                    "{} clients within {slice} s of {}",
+                    j - i,
+                    delays[i]
+                );
+            }
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn context() -> impl Strategy<Value = RetryContext> {
+            prop_oneof![
+                Just(RetryContext::Network),
+                Just(RetryContext::ServerRestart),
+                Just(RetryContext::Initializing),
+                Just(RetryContext::RateLimited),
+                Just(RetryContext::Other),
+            ]
+        }
+
+        fn attempt() -> impl Strategy<Value = u32> {
+            prop_oneof![0u32..=64, 0u32..=1_000_000, Just(1_000_000), Just(u32::MAX)]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            /// Default policy: never zero, never above cap + jitter (or the hint + jitter), the
+            /// right context bounds, for any attempt up to 10^6 and beyond.
+            #[test]
+            fn default_policy_bounds(
+                attempt in attempt(),
+                unit in 0.0f64..1.0,
+                context in context(),
+            ) {
+                let p = BackoffPolicy::default();
+                let d = p.delay(attempt, unit, context, None);
+                prop_assert!(d >= Duration::from_millis(1));
+                prop_assert!(d <= Duration::from_secs(36), "{d:?}");
+                match context {
+                    RetryContext::ServerRestart => prop_assert!(d <= Duration::from_millis(2400)),
+                    RetryContext::RateLimited => prop_assert!(d >= Duration::from_secs(4)),
+                    RetryContext::Network => prop_assert!(d >= Duration::from_millis(2400)),
+                    RetryContext::Initializing => prop_assert!(d >= Duration::from_millis(1600)),
+                    _ => {}
+                }
+                // at high attempts clients do not collapse onto one value
+                if attempt >= 6 && context == RetryContext::Other {
+                    let lo = p.delay(attempt, 0.0, context, None);
+                    let hi = p.delay(attempt, 0.999, context, None);
+                    prop_assert!(hi - lo >= Duration::from_secs(11));
+                }
+            }
+
+            /// A server hint is a floor and is only jittered upwards.
+            #[test]
+            fn hint_is_respected(
+                attempt in attempt(),
+                unit in 0.0f64..1.0,
+                context in context(),
+                hint_ms in 0u64..86_400_000,
+            ) {
+                let p = BackoffPolicy::default();
+                let hint = Duration::from_millis(hint_ms);
+                let d = p.delay(attempt, unit, context, Some(hint));
+                prop_assert!(d >= hint.max(Duration::from_millis(1)));
+                prop_assert!(d <= hint.mul_f64(1.2) + Duration::from_millis(1));
+            }
+
+            /// Any policy, any input: no panic, no overflow, monotone in the random draw.
+            #[test]
+            fn arbitrary_policies_never_panic(
+                base_ms in 0u64..100_000,
+                factor in 0u32..100,
+                cap_ms in 0u64..u64::MAX / 2,
+                jitter in -1.0f64..3.0,
+                attempt in attempt(),
+                unit in proptest::num::f64::ANY,
+                context in context(),
+                hint_ms in proptest::option::of(0u64..u64::MAX),
+            ) {
+                let p = BackoffPolicy {
+                    base: Duration::from_millis(base_ms),
+                    factor,
+                    cap: Duration::from_millis(cap_ms),
+                    jitter,
+                    ..BackoffPolicy::default()
+                };
+                let hint = hint_ms.map(Duration::from_millis);
+                let d = p.delay(attempt, unit, context, hint);
+                prop_assert!(d >= p.min_delay);
+                let lo = p.delay(attempt, 0.0, context, hint);
+                let hi = p.delay(attempt, 1.0, context, hint);
+                prop_assert!(lo <= hi);
+            }
         }
     }
 }

@@ -490,3 +490,6 @@ pub enum ErrorKind {
     /// Anything else.
     Other,
 }
+
+#[cfg(test)]
+mod tests;

@@ -129,6 +129,12 @@ impl Parser {
         (!self.last_id.is_empty()).then_some(self.last_id.as_str())
     }
 
+    /// Bytes held for the event in progress (unterminated line plus collected data). Callers that
+    /// read untrusted streams cap this to bound memory.
+    pub fn buffered_len(&self) -> usize {
+        self.line.len() + self.data.len() + self.event_type.len()
+    }
+
     /// The reconnection time set by the latest valid `retry:` field.
     pub fn retry(&self) -> Option<Duration> {
         self.retry

@@ -2,7 +2,7 @@
 //! dialect ([`TransportEvent`], [`Outbound`], [`ConnectContext`]) and what the dialect hands back
 //! through [`Actions`] (transport operations, decoded events, acks, readiness, failures).
 
-use crate::event::{Event, TextChannel, TextUpdate};
+use crate::event::{ErrorKind, Event, TextChannel, TextUpdate};
 use crate::ids::{ClientId, ConnId, Cursor, DedupKey, RequestId};
 use crate::io::{CloseReason, Method};
 use crate::sse;
@@ -388,5 +388,36 @@ impl Decoded {
     pub fn raw(mut self, raw: serde_json::Value) -> Decoded {
         self.raw = Some(raw);
         self
+    }
+
+    /// An `Error{kind: Protocol}` event for malformed input: `what` went wrong, followed by a
+    /// summary of the offending bytes (length and a lossy prefix of at most 64 characters).
+    ///
+    /// ```
+    /// use chatwire::dialect::Decoded;
+    /// use chatwire::event::{ErrorKind, Event};
+    /// let d = Decoded::protocol_error("invalid JSON", b"{oops");
+    /// match d.event {
+    ///     Event::Error { kind, message, .. } => {
+    ///         assert_eq!(kind, ErrorKind::Protocol);
+    ///         assert_eq!(message, "invalid JSON (5 bytes: {oops)");
+    ///     }
+    ///     _ => unreachable!(),
+    /// }
+    /// ```
+    pub fn protocol_error(what: &str, bytes: &[u8]) -> Decoded {
+        let text = String::from_utf8_lossy(bytes);
+        let prefix: String = text.chars().take(64).collect();
+        let more = if text.chars().nth(64).is_some() {
+            "..."
+        } else {
+            ""
+        };
+        Decoded::new(Event::Error {
+            kind: ErrorKind::Protocol,
+            code: Some("malformed".into()),
+            message: format!("{what} ({} bytes: {prefix}{more})", bytes.len()),
+            retryable: false,
+        })
     }
 }

@@ -121,9 +121,9 @@ pub use sink::{Action, Actions};
 use crate::error::DialectError;
 
 // Dialect modules (one line each).
-pub mod native;
 mod codec_kit;
 pub mod miptech;
+pub mod native;
 pub mod openai;
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).

@@ -1,88 +1,329 @@
 //! The sans-IO engine: one deterministic state machine per chat client.
 //!
-//! See the crate docs for the driving contract. The engine owns the connection state machine,
-//! backoff, the outbound queue, inbound dedup, turn tracking and text assembly; a [`Dialect`]
-//! supplies the wire protocol.
+//! [`Engine`] owns everything that is the same for every backend — the connection state machine
+//! with its timeouts and liveness checks, backoff, the outbound queue, inbound dedup, turn
+//! tracking and text assembly, SSE parsing — and drives a [`Dialect`] for the wire protocol.
+//! It never reads a clock or an OS RNG and never does IO: see the crate docs for the driving
+//! contract. This file holds the public API; the state machine, the inbound and the outbound
+//! paths live in the sibling modules.
+
+mod conn;
+mod dedup;
+mod inbound;
+mod item;
+mod outbound;
+mod queue;
+pub(crate) mod rng;
+mod turns;
 
 use crate::config::Config;
-use crate::dialect::Dialect;
+use crate::dialect::{Capabilities, Dialect};
 use crate::error::{ConfigError, EngineError};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, Cursor};
 use crate::io::{Command, Input, Output};
+use crate::sse;
 use crate::state::ConnectionState;
 use crate::time::Instant;
-use std::collections::VecDeque;
+use conn::Conn;
+use dedup::Dedup;
+use item::Item;
+use queue::{Payload, Queue};
+use rng::Rng;
+use std::collections::{BTreeMap, VecDeque};
+use turns::Turns;
 
-/// A chat client's core, driven by a driver through [`handle`](Engine::handle),
+/// A chat client's core, driven through [`handle`](Engine::handle),
 /// [`poll_output`](Engine::poll_output) and [`poll_timeout`](Engine::poll_timeout).
+///
+/// The command methods ([`send`](Engine::send), [`typing`](Engine::typing), ...) are shorthands
+/// for `handle(now, Input::Command(..))` that also return what the caller needs (the client id).
 pub struct Engine {
     config: Config,
     dialect: Box<dyn Dialect>,
+    caps: Capabilities,
+    rng: Rng,
     outputs: VecDeque<Output>,
-    state: ConnectionState,
-    last_now: Instant,
+    conn: Conn,
+    /// Consecutive failed attempts since the last `Ready`.
+    failures: u32,
+    /// Incremented at every connection attempt; tags in-flight messages.
+    epoch: u64,
+    ever_ready: bool,
+    tearing_down: bool,
+    live: BTreeMap<u64, Handle>,
+    next_id: u64,
+    queue: Queue,
+    dedup: Dedup,
+    turns: Turns,
+    cursor: Option<Cursor>,
+    seq: u64,
+    now: Instant,
+    last_rx: Instant,
+    pong_deadline: Option<Instant>,
+    ping_nonce: u64,
+    typing: TypingState,
+    scratch: Vec<Item>,
+}
+
+/// Sizes of the engine's bounded structures (for monitoring and for tests that check memory
+/// stays bounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct EngineStats {
+    /// Messages queued or in flight (<= `queue_capacity`).
+    pub queued: usize,
+    /// Dedup keys remembered (<= `dedup_capacity`).
+    pub dedup_keys: usize,
+    /// Turns currently open.
+    pub open_turns: usize,
+    /// Text parts whose length is tracked (bounded).
+    pub text_parts: usize,
+    /// Transport handles currently open.
+    pub live_handles: usize,
+    /// Envelopes emitted so far (the last `seq`).
+    pub events: u64,
+}
+
+/// A transport handle the engine tracks.
+#[derive(Debug)]
+enum Handle {
+    Socket,
+    Http {
+        kind: crate::dialect::ResponseKind,
+        sse: Option<Box<sse::Parser>>,
+    },
+}
+
+#[derive(Debug, Default)]
+struct TypingState {
+    /// Latest state the app asked for and that is not yet on the wire.
+    desired: Option<bool>,
+    /// The backend currently shows us typing.
+    sent: bool,
+    last_start: Option<Instant>,
+    retry_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("dialect", &self.dialect.name())
-            .field("state", &self.state)
+            .field("state", &self.conn.public())
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// An engine for `dialect` with `config` (validated).
+    /// An engine for `dialect` with `config` (validated first).
+    ///
+    /// ```
+    /// use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// let engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// assert_eq!(engine.state(), chatwire::ConnectionState::Disconnected);
+    /// ```
     pub fn new(config: Config, dialect: Box<dyn Dialect>) -> Result<Engine, ConfigError> {
         config.validate()?;
+        let caps = dialect.capabilities();
         Ok(Engine {
-            config,
-            dialect,
+            rng: Rng::new(config.seed),
+            caps,
             outputs: VecDeque::new(),
-            state: ConnectionState::Disconnected,
-            last_now: Instant::ZERO,
+            conn: Conn::Idle,
+            failures: 0,
+            epoch: 0,
+            ever_ready: false,
+            tearing_down: false,
+            live: BTreeMap::new(),
+            next_id: 1,
+            queue: Queue::new(config.queue_capacity, config.overflow),
+            dedup: Dedup::new(config.dedup_capacity),
+            turns: Turns::new(config.turn_timeout, config.delta_coalesce),
+            cursor: config.resume_cursor.clone(),
+            seq: 0,
+            now: Instant::ZERO,
+            last_rx: Instant::ZERO,
+            pong_deadline: None,
+            ping_nonce: 0,
+            typing: TypingState::default(),
+            scratch: Vec::new(),
+            dialect,
+            config,
         })
     }
 
-    /// Feeds one input at time `now`. Afterwards drain [`poll_output`](Engine::poll_output).
+    /// Feeds one input at time `now` (monotonic; never earlier than a previous `now`). Afterwards
+    /// drain [`poll_output`](Engine::poll_output) and re-arm the timer from
+    /// [`poll_timeout`](Engine::poll_timeout).
+    ///
+    /// Errors: [`EngineError::TimeWentBackwards`]; [`EngineError::Closed`] for a command after
+    /// `close` (transport reports after `close` are ignored); the errors of the command methods.
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<(), EngineError> {
-        if now < self.last_now {
-            return Err(EngineError::TimeWentBackwards {
-                now,
-                last: self.last_now,
-            });
-        }
-        self.last_now = now;
-        if self.state == ConnectionState::Closed {
-            if let Input::Command(_) = input {
-                return Err(EngineError::Closed);
-            }
+        let is_command = matches!(input, Input::Command(_));
+        self.begin(now, is_command)?;
+        if self.conn.is_closed() {
             return Ok(());
         }
-        let _ = (&self.config, Command::Connect);
-        Ok(())
+        match input {
+            Input::Command(command) => self.command(now, command),
+            Input::Timeout => Ok(()),
+            transport => {
+                self.transport(now, transport);
+                Ok(())
+            }
+        }
     }
 
-    /// Sends a chat message; returns its client id.
-    pub fn send(&mut self, now: Instant, text: impl Into<String>) -> Result<ClientId, EngineError> {
-        let _ = text.into();
-        self.handle(now, Input::Command(Command::Connect))?;
-        Err(EngineError::Closed)
-    }
-
-    /// The next output, if any.
+    /// The next output, if any. Call until `None` after every `handle`.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
-    /// When the driver must call `handle(now, Input::Timeout)` next.
+    /// When the driver must call `handle(now, Input::Timeout)` next (`None`: no timer needed).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        let mut next = self.conn_deadline();
+        for t in [self.typing.retry_at, self.turns.next_deadline()]
+            .into_iter()
+            .flatten()
+        {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        next
     }
 
     /// The public connection state.
     pub fn state(&self) -> ConnectionState {
-        self.state
+        self.conn.public()
+    }
+
+    /// The latest resume cursor delivered to the app (persist it to resume across restarts).
+    pub fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+
+    /// What the dialect supports.
+    pub fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    /// Sizes of the bounded structures.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            queued: self.queue.len(),
+            dedup_keys: self.dedup.len(),
+            open_turns: self.turns.open_turns(),
+            text_parts: self.turns.tracked_parts(),
+            live_handles: self.live.len(),
+            events: self.seq,
+        }
+    }
+
+    /// Starts connecting (only needed when not relying on lazy connect).
+    pub fn connect(&mut self, now: Instant) -> Result<(), EngineError> {
+        self.handle(now, Input::Command(Command::Connect))
+    }
+
+    /// Queues a chat message and returns its client id. Status events follow:
+    /// `Queued`, then `Sent` and `Acked`, or `Failed{reason}`.
+    ///
+    /// Errors: `Closed`, `TooLarge` (over `max_frame_bytes`), `QueueFull` (policy `RejectNew`).
+    pub fn send(&mut self, now: Instant, text: impl Into<String>) -> Result<ClientId, EngineError> {
+        self.begin(now, true)?;
+        self.enqueue(now, Payload::Text(text.into()))
+    }
+
+    /// Queues audio (base64) like a message. Errors as [`send`](Engine::send), plus
+    /// `Unsupported` when the dialect has no audio.
+    pub fn send_audio(
+        &mut self,
+        now: Instant,
+        format: impl Into<String>,
+        data: impl Into<String>,
+    ) -> Result<ClientId, EngineError> {
+        self.begin(now, true)?;
+        let payload = Payload::Audio {
+            format: format.into(),
+            data: data.into(),
+        };
+        self.enqueue(now, payload)
+    }
+
+    /// Reports the user typing (coalesced to the latest state, throttled; ignored when the dialect
+    /// has no typing indicator).
+    pub fn typing(&mut self, now: Instant, active: bool) -> Result<(), EngineError> {
+        self.handle(now, Input::Command(Command::Typing { active }))
+    }
+
+    /// Cancels the turn in progress (server-side when supported, else locally).
+    pub fn cancel_turn(&mut self, now: Instant) -> Result<(), EngineError> {
+        self.handle(now, Input::Command(Command::CancelTurn))
+    }
+
+    /// Skips a pending backoff wait, restarts from `Failed`, or replaces a live connection.
+    pub fn reconnect_now(&mut self, now: Instant) -> Result<(), EngineError> {
+        self.handle(now, Input::Command(Command::ReconnectNow))
+    }
+
+    /// Closes for good (idempotent). Pending messages fail with `Closed`, open turns are
+    /// cancelled, the state becomes `Closed`; later commands return [`EngineError::Closed`].
+    pub fn close(&mut self, now: Instant) -> Result<(), EngineError> {
+        self.handle(now, Input::Command(Command::Close))
+    }
+
+    /// Time check, closed check for commands, then due timers.
+    fn begin(&mut self, now: Instant, is_command: bool) -> Result<(), EngineError> {
+        if now < self.now {
+            return Err(EngineError::TimeWentBackwards {
+                now,
+                last: self.now,
+            });
+        }
+        self.now = now;
+        if self.conn.is_closed() {
+            return if is_command {
+                Err(EngineError::Closed)
+            } else {
+                Ok(())
+            };
+        }
+        self.on_time(now);
+        Ok(())
+    }
+
+    fn command(&mut self, now: Instant, command: Command) -> Result<(), EngineError> {
+        match command {
+            Command::Connect => {
+                self.connect_if_idle(now);
+                Ok(())
+            }
+            Command::Send { text } => self.enqueue(now, Payload::Text(text)).map(|_| ()),
+            Command::SendAudio { format, data } => self
+                .enqueue(now, Payload::Audio { format, data })
+                .map(|_| ()),
+            Command::Typing { active } => {
+                self.set_typing(now, active);
+                Ok(())
+            }
+            Command::CancelTurn => {
+                self.cancel(now);
+                Ok(())
+            }
+            Command::ReconnectNow => {
+                self.reconnect(now);
+                Ok(())
+            }
+            Command::Close => {
+                self.shut(now);
+                Ok(())
+            }
+        }
+    }
+
+    fn wall_ms(&self, now: Instant) -> u64 {
+        self.config.unix_ms_at_epoch.saturating_add(now.as_millis())
     }
 }
+
+#[cfg(test)]
+mod tests;
