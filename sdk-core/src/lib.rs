@@ -79,8 +79,12 @@
 //! ```
 
 pub mod backoff;
+#[cfg(feature = "tokio")]
+pub mod client;
 pub mod config;
 pub mod dialect;
+#[cfg(feature = "tokio")]
+mod driver;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -90,6 +94,8 @@ pub mod sse;
 pub mod state;
 pub mod time;
 
+#[cfg(feature = "tokio")]
+pub use client::{Client, DialectKind};
 pub use config::{Config, OverflowPolicy};
 pub use engine::Engine;
 pub use error::{ConfigError, DialectError, EngineError};

@@ -1,0 +1,371 @@
+//! The Rust client API (feature `tokio`): a [`Client`] connected to one backend, the
+//! [`Receipt`] of every message sent, and the [`EventStream`] of normalized events.
+//!
+//! A client is a handle to a driver task that owns the sans-IO [`Engine`](crate::Engine); every
+//! method is a message to that task, so the client is cheap to clone and can be used from any
+//! task. Everything the engine guarantees (queued sends, acks, dedup, resume, turns that always
+//! end) holds unchanged: the client adds no policy of its own.
+//!
+//! ```no_run
+//! use chatwire::client::{Client, DialectKind};
+//! use chatwire::event::{Event, TextUpdate};
+//! use futures_util::StreamExt;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder(DialectKind::Native, "http://127.0.0.1:8080").build()?;
+//! let mut events = client.events(); // subscribe before sending: nothing is missed
+//! let receipt = client.send("hello").await?;
+//! while let Some(envelope) = events.next().await {
+//!     match envelope.event {
+//!         Event::TextDelta { update: TextUpdate::Append { text, .. }, .. } => print!("{text}"),
+//!         event if event.is_turn_terminal() => break,
+//!         _ => {}
+//!     }
+//! }
+//! receipt.acked().await?;
+//! client.close().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod dialects;
+mod receipt;
+
+pub use builder::{BuildError, ClientBuilder};
+pub use dialects::{DialectKind, UnknownDialect};
+pub use receipt::Receipt;
+
+use crate::EngineError;
+use crate::dialect::Capabilities;
+use crate::driver::{Request, Shared};
+use crate::event::{Envelope, FailReason};
+use crate::io::Command;
+use crate::state::ConnectionState;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// An async function returning a fresh bearer token (or a printable error), shared by the driver.
+/// See [`ClientBuilder::token_provider`].
+pub type TokenProvider =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+
+/// A connection to one chat backend. Cheap to clone; all clones share one connection. The
+/// connection closes when [`close`](Client::close) is called or the last clone is dropped.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use chatwire::client::{Client, DialectKind};
+/// let client = Client::builder(DialectKind::Openai, "https://llm.internal.example")
+///     .bearer_token("sk-...")
+///     .param("model", "gpt-4o-mini")
+///     .build()?;
+/// let receipt = client.send("Summarise our last chat").await?;
+/// println!("queued as {}", receipt.client_id());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    requests: mpsc::UnboundedSender<Request>,
+    shared: Arc<Shared>,
+    dialect: DialectKind,
+    capabilities: Capabilities,
+}
+
+/// Counters of one client since it was built (see [`Client::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Messages accepted by `send` / `send_audio`.
+    pub sent: u64,
+    /// Messages the backend acknowledged.
+    pub acked: u64,
+    /// Messages that reached `Failed`.
+    pub failed: u64,
+    /// Envelopes delivered (the engine's last `seq`).
+    pub events: u64,
+    /// Times the connection entered `Reconnecting`.
+    pub reconnects: u64,
+    /// Messages queued or in flight right now.
+    pub queued: u64,
+}
+
+/// Why a client call failed. Each variant is something the caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The client is closed.
+    #[error("the client is closed")]
+    Closed,
+    /// The outbound queue is full (policy `RejectNew`): retry later.
+    #[error("the outbound queue is full ({capacity} messages)")]
+    QueueFull {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// The message is larger than `max_frame_bytes`.
+    #[error("message of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge {
+        /// Size of the message.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The backend's dialect cannot do this (e.g. audio on a text-only backend).
+    #[error("the {dialect} dialect does not support {what}")]
+    Unsupported {
+        /// Dialect name.
+        dialect: &'static str,
+        /// The unsupported feature.
+        what: &'static str,
+    },
+    /// The message will not be delivered.
+    #[error("message not delivered: {0:?}")]
+    DeliveryFailed(FailReason),
+    /// An engine error with no better category (a bug if it ever appears).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<EngineError> for ClientError {
+    fn from(error: EngineError) -> ClientError {
+        match error {
+            EngineError::Closed => ClientError::Closed,
+            EngineError::QueueFull { capacity } => ClientError::QueueFull { capacity },
+            EngineError::TooLarge { size, limit } => ClientError::TooLarge { size, limit },
+            EngineError::Unsupported { dialect, what } => {
+                ClientError::Unsupported { dialect, what }
+            }
+            other => ClientError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for `dialect` at `base_url` (`https://host[:port][/prefix]`).
+    ///
+    /// ```
+    /// use chatwire::client::{Client, DialectKind};
+    /// let builder = Client::builder(DialectKind::Native, "http://127.0.0.1:8080");
+    /// # let _ = builder;
+    /// ```
+    pub fn builder(dialect: DialectKind, base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(dialect, base_url.into())
+    }
+
+    /// Queues a text message. Returns once the engine accepted it, with its [`Receipt`];
+    /// connects first when lazy connect is on.
+    ///
+    /// Errors: [`ClientError::Closed`], [`ClientError::TooLarge`], [`ClientError::QueueFull`].
+    pub async fn send(&self, text: impl Into<String>) -> Result<Receipt, ClientError> {
+        self.submit(text.into(), None).await
+    }
+
+    /// Queues audio: 16-bit PCM samples (sent little-endian, base64-encoded, format `pcm16`),
+    /// for dialects with the `audio` capability; others answer [`ClientError::Unsupported`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// let silence = vec![0i16; 1600]; // 100 ms at 16 kHz
+    /// client.send_audio(&silence).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_audio(&self, pcm16: &[i16]) -> Result<Receipt, ClientError> {
+        let bytes: Vec<u8> = pcm16.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let audio = ("pcm16".to_string(), receipt::base64(&bytes));
+        self.submit(String::new(), Some(audio)).await
+    }
+
+    /// Reports the user typing or not (coalesced and throttled by the engine; a no-op for
+    /// dialects without typing indicators).
+    pub async fn typing(&self, active: bool) -> Result<(), ClientError> {
+        self.command(Command::Typing { active }).await
+    }
+
+    /// Cancels the turn in progress (server-side when the dialect can, else locally: the app
+    /// still gets exactly one `TurnCancelled`).
+    pub async fn cancel_turn(&self) -> Result<(), ClientError> {
+        self.command(Command::CancelTurn).await
+    }
+
+    /// Skips a pending backoff wait, starts over from `Failed`, or replaces a live connection.
+    pub async fn reconnect_now(&self) -> Result<(), ClientError> {
+        self.command(Command::ReconnectNow).await
+    }
+
+    /// Connects now instead of on the first send (lazy connect).
+    pub async fn connect(&self) -> Result<(), ClientError> {
+        self.command(Command::Connect).await
+    }
+
+    /// Closes the client for good: messages not yet acknowledged fail with `Closed`, open turns
+    /// are cancelled, the last events (down to `StateChanged{to: Closed}`) are delivered and
+    /// every [`EventStream`] ends. Idempotent; returns when the driver stopped.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.requests.send(Request::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// The current connection state.
+    ///
+    /// ```no_run
+    /// # fn f(client: chatwire::client::Client) {
+    /// if client.state().is_ready() { println!("online"); }
+    /// # }
+    /// ```
+    pub fn state(&self) -> ConnectionState {
+        *self.inner.shared.state.borrow()
+    }
+
+    /// A watch of the connection state (`changed().await`, `borrow()`).
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) {
+    /// let mut state = client.state_watch();
+    /// while state.changed().await.is_ok() {
+    ///     println!("now {:?}", *state.borrow());
+    /// }
+    /// # }
+    /// ```
+    pub fn state_watch(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.shared.state.subscribe()
+    }
+
+    /// Every event from now on, in order, deduplicated. Each stream has its own unbounded
+    /// buffer, so a slow consumer never loses events (and never slows the connection down). The
+    /// stream ends after the client closed. Subscribe before `send` to see the whole turn.
+    pub fn events(&self) -> EventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.inner.requests.send(Request::Subscribe(tx));
+        EventStream { rx }
+    }
+
+    /// Counters since the client was built.
+    ///
+    /// ```no_run
+    /// # fn f(client: chatwire::client::Client) {
+    /// let stats = client.stats();
+    /// println!("{} sent, {} acked, {} reconnects", stats.sent, stats.acked, stats.reconnects);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> ClientStats {
+        self.inner
+            .shared
+            .stats
+            .lock()
+            .map(|s| *s)
+            .unwrap_or_default()
+    }
+
+    /// The backend dialect.
+    pub fn dialect(&self) -> DialectKind {
+        self.inner.dialect
+    }
+
+    /// What the backend supports (acks, resume, typing, audio, tools, cancel).
+    pub fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities
+    }
+
+    async fn submit(
+        &self,
+        text: String,
+        audio: Option<(String, String)>,
+    ) -> Result<Receipt, ClientError> {
+        let (reply, rx) = oneshot::channel();
+        let request = Request::Send { text, audio, reply };
+        self.inner
+            .requests
+            .send(request)
+            .map_err(|_| ClientError::Closed)?;
+        let accepted = rx.await.map_err(|_| ClientError::Closed)??;
+        Ok(Receipt::new(
+            accepted.client_id,
+            accepted.status,
+            self.inner.capabilities.acks,
+        ))
+    }
+
+    async fn command(&self, command: Command) -> Result<(), ClientError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::Command { command, reply })
+            .map_err(|_| ClientError::Closed)?;
+        rx.await.map_err(|_| ClientError::Closed)??;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("dialect", &self.inner.dialect)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The events of a [`Client`], as a [`Stream`](futures_util::Stream) of [`Envelope`]s.
+///
+/// ```no_run
+/// # async fn f(client: chatwire::client::Client) {
+/// let mut events = client.events();
+/// while let Some(envelope) = events.recv().await {
+///     println!("{}", serde_json::to_string(&envelope).unwrap_or_default());
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<Envelope>,
+}
+
+impl EventStream {
+    /// The next event; `None` after the client closed.
+    pub async fn recv(&mut self) -> Option<Envelope> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is buffered, without waiting.
+    pub fn try_recv(&mut self) -> Option<Envelope> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = Envelope;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Client {
+    fn from_parts(
+        requests: mpsc::UnboundedSender<Request>,
+        shared: Arc<Shared>,
+        dialect: DialectKind,
+        capabilities: Capabilities,
+    ) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                requests,
+                shared,
+                dialect,
+                capabilities,
+            }),
+        }
+    }
+}

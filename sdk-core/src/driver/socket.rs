@@ -1,0 +1,214 @@
+//! One WebSocket as a tokio task (tokio-tungstenite, rustls with the webpki roots).
+//!
+//! The task opens the socket, reports `SocketOpened` or a `SocketClosed{failed_to_open}` with the
+//! HTTP status of a rejected upgrade, then forwards every text and binary message as
+//! `SocketFrame` and writes what the driver asks for, until either side closes. Exactly one
+//! `SocketClosed` is reported unless the driver itself closed the socket (the engine expects no
+//! report then). Pings are answered by tungstenite. The engine's `max_frame_bytes` is enforced by
+//! tungstenite too, so an oversized message is never buffered: it ends the connection with close
+//! code 1009 (Message Too Big), and a text message that is not UTF-8 ends it with 1007.
+
+use super::Report;
+use crate::ids::ConnId;
+use crate::io::{CloseReason, Frame, Input};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, protocol};
+
+/// What the driver asks a socket task to do.
+pub(super) enum SocketCmd {
+    Text(String),
+    Binary(Vec<u8>),
+    /// Send a close frame and stop (no report follows).
+    Close,
+}
+
+/// Everything a socket task needs.
+pub(super) struct SocketSpec {
+    pub(super) conn: ConnId,
+    pub(super) url: String,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) max_frame_bytes: usize,
+    pub(super) tls: Arc<rustls::ClientConfig>,
+}
+
+/// Spawns the task; returns its command channel and abort handle.
+pub(super) fn spawn(
+    spec: SocketSpec,
+    reports: mpsc::Sender<Report>,
+) -> (mpsc::UnboundedSender<SocketCmd>, AbortHandle) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(spec, rx, reports));
+    (tx, task.abort_handle())
+}
+
+/// How long a closing handshake may take before the task just drops the connection.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+async fn run(
+    spec: SocketSpec,
+    mut cmds: mpsc::UnboundedReceiver<SocketCmd>,
+    reports: mpsc::Sender<Report>,
+) {
+    let conn = spec.conn;
+    let report = |reason: CloseReason| {
+        let reports = reports.clone();
+        async move {
+            let _ = reports
+                .send(Report::Input(Input::SocketClosed { conn, reason }))
+                .await;
+        }
+    };
+    let request = match build_request(&spec.url, &spec.headers) {
+        Ok(request) => request,
+        Err(error) => return report(CloseReason::refused(None, error)).await,
+    };
+    let config = protocol::WebSocketConfig::default()
+        .max_message_size(Some(spec.max_frame_bytes))
+        .max_frame_size(Some(spec.max_frame_bytes));
+    let connector = if spec.url.starts_with("wss:") {
+        tokio_tungstenite::Connector::Rustls(spec.tls.clone())
+    } else {
+        tokio_tungstenite::Connector::Plain
+    };
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        true,
+        Some(connector),
+    );
+    tokio::pin!(connect);
+    // Writes asked for before the upgrade completed (the engine waits for `SocketOpened`, so
+    // this stays empty in practice) are kept in order.
+    let mut early = Vec::new();
+    let mut ws = loop {
+        tokio::select! {
+            result = &mut connect => match result {
+                Ok((ws, _response)) => break ws,
+                Err(error) => return report(refusal(error)).await,
+            },
+            cmd = cmds.recv() => match cmd {
+                Some(SocketCmd::Close) | None => return,
+                Some(cmd) => early.push(cmd),
+            },
+        }
+    };
+    if reports
+        .send(Report::Input(Input::SocketOpened { conn }))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    for cmd in early {
+        if let Err(error) = write(&mut ws, cmd).await {
+            return report(CloseReason::error(error.to_string())).await;
+        }
+    }
+    loop {
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(SocketCmd::Close) | None => {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+                    return;
+                }
+                Some(cmd) => {
+                    if let Err(error) = write(&mut ws, cmd).await {
+                        return report(CloseReason::error(error.to_string())).await;
+                    }
+                }
+            },
+            message = ws.next() => {
+                let frame = match message {
+                    Some(Ok(Message::Text(text))) => Frame::Text(text.as_str().to_owned()),
+                    Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes.to_vec()),
+                    Some(Ok(Message::Close(frame))) => {
+                        let reason = match frame {
+                            Some(f) => CloseReason::closed(Some(u16::from(f.code)), f.reason.as_str()),
+                            None => CloseReason::closed(None, "closed by the server"),
+                        };
+                        return report(reason).await;
+                    }
+                    Some(Ok(_)) => continue, // ping, pong, raw frame: handled by tungstenite
+                    Some(Err(error)) => {
+                        let (code, reason) = read_failure(&error, spec.max_frame_bytes);
+                        if let Some(code) = code {
+                            let close = protocol::CloseFrame {
+                                code: code.into(),
+                                reason: reason.clone().into(),
+                            };
+                            let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(Some(close))).await;
+                        }
+                        return report(CloseReason::error(reason)).await;
+                    }
+                    None => return report(CloseReason::error("connection closed")).await,
+                };
+                let input = Input::SocketFrame { conn, frame };
+                if reports.send(Report::Input(input)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn write(ws: &mut Ws, cmd: SocketCmd) -> Result<(), tungstenite::Error> {
+    match cmd {
+        SocketCmd::Text(text) => ws.send(Message::text(text)).await,
+        SocketCmd::Binary(bytes) => ws.send(Message::binary(bytes)).await,
+        SocketCmd::Close => Ok(()),
+    }
+}
+
+fn build_request(
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<tungstenite::handshake::client::Request, String> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("invalid WebSocket URL: {e}"))?;
+    for (name, value) in headers {
+        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let value = tungstenite::http::HeaderValue::from_str(value)
+            .map_err(|_| format!("invalid value for header {name}"))?;
+        request.headers_mut().append(name, value);
+    }
+    Ok(request)
+}
+
+/// A failed opening handshake (refused, DNS, TLS, upgrade answered with an HTTP status).
+fn refusal(error: tungstenite::Error) -> CloseReason {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let status = response.status();
+            CloseReason::refused(
+                Some(status.as_u16()),
+                format!("upgrade rejected with HTTP {status}"),
+            )
+        }
+        other => CloseReason::refused(None, other.to_string()),
+    }
+}
+
+/// A read error on an open socket: the close code we send back (for refusals of the peer's
+/// data) and the reason reported to the engine.
+fn read_failure(error: &tungstenite::Error, max_frame_bytes: usize) -> (Option<u16>, String) {
+    match error {
+        tungstenite::Error::Capacity(_) => (
+            Some(1009),
+            format!("inbound message exceeds the {max_frame_bytes}-byte limit"),
+        ),
+        tungstenite::Error::Utf8(_) => (Some(1007), "text message is not valid UTF-8".into()),
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            (None, "connection closed".into())
+        }
+        other => (None, other.to_string()),
+    }
+}
