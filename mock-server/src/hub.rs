@@ -74,7 +74,6 @@ pub(crate) struct HistoryEntry {
 
 /// One conversation.
 pub(crate) struct Conv {
-    pub dialect: Dialect,
     pub id: String,
     retain: usize,
     inner: Mutex<Inner>,
@@ -97,10 +96,9 @@ struct Inner {
 }
 
 impl Conv {
-    fn new(dialect: Dialect, id: &str, retain: usize) -> Self {
+    fn new(id: &str, retain: usize) -> Self {
         let (changed, _) = watch::channel(0);
         Self {
-            dialect,
             id: id.to_owned(),
             retain,
             inner: Mutex::new(Inner {
@@ -118,7 +116,8 @@ impl Conv {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends a frame; `build` gets the frame's seq. Returns the seq.
+    /// Appends a frame; `build` gets the frame's seq. Returns the seq. Without an explicit
+    /// `key`, a frame whose data has a string `id` can be updated under that id.
     pub fn push_with(
         &self,
         turn: Option<&str>,
@@ -131,11 +130,14 @@ impl Conv {
             let seq = st.next_seq;
             st.next_seq += 1;
             let data = build(seq);
+            let key = key
+                .map(str::to_owned)
+                .or_else(|| data.get("id").and_then(Value::as_str).map(str::to_owned));
             st.log.push_back(Frame {
                 seq,
                 turn: turn.map(str::to_owned),
                 event: event.map(str::to_owned),
-                key: key.map(str::to_owned),
+                key,
                 data,
             });
             while st.log.len() > self.retain {
@@ -285,10 +287,6 @@ impl Conv {
         }
     }
 
-    pub fn is_running(&self) -> bool {
-        self.lock().cancel.is_some()
-    }
-
     pub fn meta(&self, key: &str) -> Option<Value> {
         self.lock().meta.get(key).cloned()
     }
@@ -373,7 +371,7 @@ impl Hub {
         let mut convs = self.convs.lock().unwrap_or_else(|e| e.into_inner());
         convs
             .entry((dialect, id.to_owned()))
-            .or_insert_with(|| Arc::new(Conv::new(dialect, id, self.retain)))
+            .or_insert_with(|| Arc::new(Conv::new(id, self.retain)))
             .clone()
     }
 
@@ -440,7 +438,7 @@ mod tests {
 
     #[test]
     fn log_assigns_gapless_seqs_and_evicts() {
-        let conv = Conv::new(Dialect::Native, "c", 3);
+        let conv = Conv::new("c", 3);
         for i in 0..5 {
             assert_eq!(conv.push(None, None, json!(i)), i + 1);
         }
@@ -458,7 +456,7 @@ mod tests {
 
     #[test]
     fn accept_is_idempotent_by_client_id() {
-        let conv = Conv::new(Dialect::Native, "c", 100);
+        let conv = Conv::new("c", 100);
         let make = |after| TurnRec {
             turn_id: format!("t{after}"),
             message_id: "m".into(),

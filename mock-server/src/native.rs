@@ -101,7 +101,7 @@ async fn session(
     let (out, mut inbound) = outlet::split_ws(socket, plan, ctl);
     let hello = match tokio::time::timeout(Duration::from_secs(10), inbound.next()).await {
         Ok(Some(Inbound::Text(t))) => t,
-        Ok(Some(Inbound::Binary(_))) => {
+        Ok(Some(Inbound::Binary)) => {
             return refuse(&out, "bad_request", "binary frames are not allowed").await;
         }
         Ok(None) => return,
@@ -157,7 +157,7 @@ async fn session(
         tokio::select! {
             msg = inbound.next() => match msg {
                 None => return,
-                Some(Inbound::Binary(_)) => { out.send(error_frame("bad_request", "binary frames are not allowed")).await; }
+                Some(Inbound::Binary) => { out.send(error_frame("bad_request", "binary frames are not allowed")).await; }
                 Some(Inbound::Text(t)) => handle(&shared, &conv, &out, &t).await,
             },
             changed = restarts.changed() => {

@@ -226,7 +226,7 @@ pub(crate) struct WsIn {
 /// One inbound data frame.
 pub(crate) enum Inbound {
     Text(String),
-    Binary(usize),
+    Binary,
 }
 
 impl WsIn {
@@ -259,7 +259,7 @@ impl WsIn {
                 msg = self.stream.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
                     Some(Ok(Message::Text(t))) => return Some(Inbound::Text(t.as_str().to_owned())),
-                    Some(Ok(Message::Binary(b))) => return Some(Inbound::Binary(b.len())),
+                    Some(Ok(Message::Binary(_))) => return Some(Inbound::Binary),
                     Some(Ok(_)) => continue,
                 },
             }
@@ -290,7 +290,6 @@ pub(crate) enum Step<T> {
     /// Send, then stop following (the stream is complete).
     SendEnd(T),
     End,
-    Skip,
 }
 
 /// Streams `conv`'s log after `cursor` into `out`, mapping frames with `map`, until `map` ends
@@ -313,7 +312,6 @@ pub(crate) async fn follow<T: Send + 'static>(
                 Step::Send(item) => (Some(item), false),
                 Step::SendEnd(item) => (Some(item), true),
                 Step::End => (None, true),
-                Step::Skip => (None, false),
             };
             if let Some(item) = item
                 && !out.send(item).await
