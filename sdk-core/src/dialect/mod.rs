@@ -125,6 +125,7 @@ mod codec_kit;
 pub mod miptech;
 pub mod native;
 pub mod openai;
+pub mod parlant;
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

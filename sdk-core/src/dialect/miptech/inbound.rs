@@ -1,9 +1,9 @@
 //! Inbound side of the miptech dialect: server frames (already normalised by [`super::wire`])
-//! to normalized events, acks, turn tracking, ordered text and failures.
+//! to normalized events, acks, turn tracking, ordered text, re-join and failures.
 
 use serde_json::json;
 
-use super::wire::{self, ChatRef, Frame, Inbound};
+use super::wire::{self, ChatRef, Completed, Frame, Inbound};
 use super::{Miptech, Step, Turn};
 use crate::dialect::codec_kit::ErrorBody;
 use crate::dialect::codec_kit::errors::{
@@ -13,53 +13,16 @@ use crate::dialect::{Actions, Decoded};
 use crate::event::{AgentStatus, Event, Role, TextChannel, Usage};
 use crate::ids::{ClientId, ConnId, Cursor, DedupKey};
 
+/// Most entries kept in the id maps (user message -> client, reply -> turn).
+const MAP_CAP: usize = 256;
+
 impl Miptech {
-    /// Stamps conversation, timestamp and raw frame on a decoded event.
-    fn wrap(&self, d: Decoded, frame: &Frame) -> Decoded {
-        let mut d = d.raw(frame.raw.clone());
-        if let Some(chat) = &self.chat_id {
-            d = d
-                .conversation(chat.clone())
-                .cursor(Cursor::new(chat.clone()));
-        }
-        match frame.timestamp_ms.and_then(|t| u64::try_from(t).ok()) {
-            Some(ts) => d.timestamp(ts),
-            None => d,
-        }
-    }
-
-    /// The open turn, opened (with `TurnStarted`) when there is none.
-    fn ensure_turn(
-        &mut self,
-        reply_to: Option<String>,
-        frame: &Frame,
-        out: &mut Actions,
-    ) -> String {
-        if let Some(turn) = &self.turn {
-            return turn.id.clone();
-        }
-        self.turns_opened += 1;
-        let id = reply_to
-            .clone()
-            .unwrap_or_else(|| format!("turn-{}", self.turns_opened));
-        self.turn = Some(Turn {
-            id: id.clone(),
-            message_id: None,
-        });
-        let started = Decoded::new(Event::TurnStarted { reply_to }).turn(id.clone());
-        out.emit(
-            self.wrap(started, frame)
-                .dedup(DedupKey::Id(format!("turn:{id}"))),
-        );
-        id
-    }
-
     pub(super) fn on_frame(&mut self, frame: Frame, out: &mut Actions) {
         if let Step::AwaitReady(conn) = self.step {
             match &frame.kind {
                 Inbound::Ready => return self.become_ready(conn, out),
                 Inbound::Error(body) => {
-                    out.emit(self.wrap(Decoded::new(error_event(None, body)), &frame));
+                    out.emit(self.wrap(Decoded::new(error_event(None, body)), &frame, None));
                     return out.fail(frame_failure(body));
                 }
                 _ => {}
@@ -72,27 +35,28 @@ impl Miptech {
                 client_id,
             } => self.on_ack(message_id, client_id, &frame, out),
             Inbound::Processing { message_id, stage } => {
-                let turn = self.ensure_turn(None, &frame, out);
-                let d = Decoded::new(Event::Status {
+                let turn = self.turn_for(message_id.as_deref(), &frame, out);
+                let key = format!("processing:{turn}:{}", stage.as_deref().unwrap_or(""));
+                let status = Event::Status {
                     status: AgentStatus::Processing { stage },
-                });
-                let key = message_id.map(|m| DedupKey::Id(format!("processing:{m}")));
-                out.emit(with_key(self.wrap(d.turn(turn), &frame), key));
+                };
+                out.emit(self.wrap(Decoded::new(status).turn(turn), &frame, Some(key)));
             }
-            Inbound::ResponseStart { message_id } => {
-                let turn = self.ensure_turn(None, &frame, out);
-                let msg = message_id.unwrap_or_else(|| format!("{turn}:reply"));
+            Inbound::ResponseStart {
+                message_id,
+                reply_to,
+            } => {
+                let turn = self.turn_for(reply_to.as_deref(), &frame, out);
+                let reply = message_id.unwrap_or_else(|| format!("{turn}:reply"));
+                insert_capped(&mut self.replies, reply.clone(), turn.clone());
                 if let Some(t) = self.turn.as_mut() {
-                    t.message_id = Some(msg.clone());
+                    t.reply = Some(reply.clone());
                 }
                 let d = Decoded::new(Event::MessageStarted {
                     role: Role::Assistant,
                 });
-                let d = d.turn(turn).message(msg.clone());
-                out.emit(
-                    self.wrap(d, &frame)
-                        .dedup(DedupKey::Id(format!("start:{msg}"))),
-                );
+                let d = d.turn(turn).message(reply.clone());
+                out.emit(self.wrap(d, &frame, Some(format!("start:{reply}"))));
             }
             Inbound::ResponseChunk {
                 message_id,
@@ -105,18 +69,24 @@ impl Miptech {
                 name,
                 args,
             } => {
-                let turn = self.ensure_turn(None, &frame, out);
+                let turn = self.turn_for(None, &frame, out);
                 let tool_id = tool_id.unwrap_or_else(|| format!("{turn}:{name}"));
+                let key = format!("tool:{tool_id}:start");
                 let args = (!args.is_null()).then_some(args);
                 let d = Decoded::new(Event::ToolStarted {
-                    tool_id: tool_id.clone(),
+                    tool_id,
                     name,
                     args,
-                });
-                out.emit(
-                    self.wrap(d.turn(turn), &frame)
-                        .dedup(DedupKey::Id(format!("tool:{tool_id}"))),
-                );
+                })
+                .turn(turn);
+                out.emit(self.wrap(d, &frame, Some(key)));
+            }
+            Inbound::ToolProgress { tool_id, message } => {
+                let turn = self.turn_for(None, &frame, out);
+                let tool_id = tool_id.unwrap_or_else(|| format!("{turn}:tool"));
+                let key = format!("tool:{tool_id}:progress:{message}");
+                let d = Decoded::new(Event::ToolProgress { tool_id, message }).turn(turn);
+                out.emit(self.wrap(d, &frame, Some(key)));
             }
             Inbound::ToolEnd {
                 tool_id,
@@ -124,52 +94,46 @@ impl Miptech {
                 output,
                 error,
             } => {
-                let turn = self.ensure_turn(None, &frame, out);
+                let turn = self.turn_for(None, &frame, out);
                 let tool_id = tool_id
                     .or_else(|| name.map(|n| format!("{turn}:{n}")))
                     .unwrap_or_else(|| format!("{turn}:tool"));
+                let key = format!("tool:{tool_id}:end");
                 let event = match error {
-                    Some(error) => Event::ToolFailed {
-                        tool_id: tool_id.clone(),
-                        error,
-                    },
-                    None => Event::ToolCompleted {
-                        tool_id: tool_id.clone(),
-                        output,
-                    },
+                    Some(error) => Event::ToolFailed { tool_id, error },
+                    None => Event::ToolCompleted { tool_id, output },
                 };
-                let key = DedupKey::Id(format!("tool-end:{tool_id}"));
-                out.emit(self.wrap(Decoded::new(event).turn(turn), &frame).dedup(key));
+                out.emit(self.wrap(Decoded::new(event).turn(turn), &frame, Some(key)));
             }
             Inbound::Typing {
                 participant,
                 active,
             } => {
-                out.emit(self.wrap(
-                    Decoded::new(Event::Typing {
-                        participant,
-                        active,
-                    }),
-                    &frame,
-                ));
+                let d = Decoded::new(Event::Typing {
+                    participant,
+                    active,
+                });
+                out.emit(self.wrap(d, &frame, None));
             }
             Inbound::Ping => {
                 if let Step::Ready(conn) = self.step {
                     out.send_text(conn, r#"{"type":"pong"}"#.to_string());
                 }
-                out.emit(self.wrap(Decoded::new(Event::Heartbeat), &frame));
+                out.emit(self.wrap(Decoded::new(Event::Heartbeat), &frame, None));
             }
-            Inbound::Pong => out.emit(self.wrap(Decoded::new(Event::Heartbeat), &frame)),
+            Inbound::Pong => out.emit(self.wrap(Decoded::new(Event::Heartbeat), &frame, None)),
             Inbound::Error(body) => self.on_error(&body, &frame, out),
-            _ => {
+            Inbound::Unknown => {
                 let d = Decoded::new(Event::Unknown {
                     name: frame.name.clone(),
                 });
-                out.emit(self.wrap(d, &frame));
+                out.emit(self.wrap(d, &frame, None));
             }
         }
     }
 
+    /// `connection_ready`: join the chat, re-send the messages whose turn was interrupted, and
+    /// report ready (queued messages follow, after `join_chat`).
     fn become_ready(&mut self, conn: ConnId, out: &mut Actions) {
         if let Some(chat) = self.chat_id.clone() {
             let join = wire::Outbound {
@@ -180,13 +144,69 @@ impl Miptech {
             };
             out.send_text(conn, wire::encode(&join));
         }
-        self.step = Step::Ready(conn);
-        if std::mem::take(&mut self.turn_lost) {
-            out.discontinuity(
-                "re-joined the chat; events of the interrupted turn were not replayed",
-            );
+        for (client_id, text) in self.unfinished.clone() {
+            out.send_text(conn, self.chat_message(client_id, &text));
         }
+        let replayable = self.turn.as_ref().is_none_or(|t| {
+            self.users
+                .get(&t.id)
+                .is_some_and(|c| self.is_unfinished(*c))
+        });
+        if !replayable && let Some(turn) = self.turn.take() {
+            out.discontinuity(format!(
+                "the chat was re-joined; turn {} cannot be replayed",
+                turn.id
+            ));
+        }
+        self.step = Step::Ready(conn);
         out.ready();
+    }
+
+    fn is_unfinished(&self, client_id: ClientId) -> bool {
+        self.unfinished.iter().any(|(c, _)| *c == client_id)
+    }
+
+    /// Stamps conversation, cursor, timestamp, raw frame and dedup key (the server's `event_id`
+    /// when present, else `fallback`) on a decoded event.
+    fn wrap(&self, d: Decoded, frame: &Frame, fallback: Option<String>) -> Decoded {
+        let mut d = d.raw(frame.raw.clone());
+        if let Some(key) = frame.event_id.clone().or(fallback) {
+            d = d.dedup(DedupKey::Id(key));
+        }
+        if let Some(chat) = &self.chat_id {
+            d = d
+                .conversation(chat.clone())
+                .cursor(Cursor::new(chat.clone()));
+        }
+        match frame.timestamp_ms.and_then(|t| u64::try_from(t).ok()) {
+            Some(ts) => d.timestamp(ts),
+            None => d,
+        }
+    }
+
+    /// The turn answering user message `user_msg` (the open turn when `None`), opened with a
+    /// `TurnStarted` when it is not the open one.
+    fn turn_for(&mut self, user_msg: Option<&str>, frame: &Frame, out: &mut Actions) -> String {
+        match (user_msg, &self.turn) {
+            (Some(id), Some(t)) if t.id == id => return t.id.clone(),
+            (None, Some(t)) => return t.id.clone(),
+            _ => {}
+        }
+        self.turns_opened = self.turns_opened.saturating_add(1);
+        let n = self.turns_opened;
+        let id = user_msg
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("turn-{n}"));
+        let reply_to = self.users.get(&id).map(ClientId::to_string);
+        self.turn = Some(Turn {
+            id: id.clone(),
+            reply: None,
+        });
+        let started = Decoded::new(Event::TurnStarted { reply_to }).turn(id.clone());
+        let mut started = self.wrap(started, frame, None);
+        started.dedup = Some(DedupKey::Id(format!("turn:{id}")));
+        out.emit(started);
+        id
     }
 
     fn on_ack(
@@ -196,24 +216,30 @@ impl Miptech {
         frame: &Frame,
         out: &mut Actions,
     ) {
-        let by_echo = client
-            .and_then(|c| c.parse::<ClientId>().ok())
-            .filter(|c| self.unacked.contains(c));
-        let Some(client_id) = by_echo.or_else(|| self.unacked.front().copied()) else {
-            return;
+        let echoed = client.and_then(|c| c.parse::<ClientId>().ok());
+        let client_id = match echoed {
+            Some(c) => c,
+            None => match self.unacked.front() {
+                Some((c, _)) => *c,
+                None => return,
+            },
         };
-        self.unacked.retain(|c| *c != client_id);
-        out.ack(client_id, message_id.clone());
-        let turn = self.ensure_turn(Some(client_id.to_string()), frame, out);
+        if let Some(pos) = self.unacked.iter().position(|(c, _)| *c == client_id) {
+            if let Some(entry) = self.unacked.remove(pos) {
+                self.unfinished.push(entry);
+            }
+            out.ack(client_id, message_id.clone());
+        }
+        let user_msg = message_id.unwrap_or_else(|| client_id.to_string());
+        insert_capped(&mut self.users, user_msg.clone(), client_id);
+        let turn = self.turn_for(Some(&user_msg), frame, out);
         let d = Decoded::new(Event::Status {
             status: AgentStatus::Acknowledged,
         })
         .turn(turn);
-        let key = DedupKey::Id(format!(
-            "ack:{}",
-            message_id.unwrap_or_else(|| client_id.to_string())
-        ));
-        out.emit(self.wrap(d, frame).dedup(key));
+        let mut d = self.wrap(d, frame, None);
+        d.dedup = Some(DedupKey::Id(format!("ack:{user_msg}")));
+        out.emit(d);
     }
 
     fn on_chunk(
@@ -224,12 +250,16 @@ impl Miptech {
         frame: &Frame,
         out: &mut Actions,
     ) {
-        let turn = self.ensure_turn(None, frame, out);
-        let msg = message_id
-            .or_else(|| self.turn.as_ref().and_then(|t| t.message_id.clone()))
+        let known = message_id
+            .as_ref()
+            .and_then(|m| self.replies.get(m))
+            .cloned();
+        let turn = self.turn_for(known.as_deref(), frame, out);
+        let reply = message_id
+            .or_else(|| self.turn.as_ref().and_then(|t| t.reply.clone()))
             .unwrap_or_else(|| format!("{turn}:reply"));
         let hash = DedupKey::content_hash(frame.raw.to_string().as_bytes());
-        let order = self.streams.get(&msg, 0);
+        let order = self.streams.get(&reply, 0);
         let ready = match (index.and_then(|i| u64::try_from(i).ok()), &hash) {
             (Some(i), _) => order.push(i, content),
             (None, DedupKey::Hash(h)) => order.push_unindexed(*h, content).into_iter().collect(),
@@ -237,62 +267,86 @@ impl Miptech {
         };
         for r in ready {
             let key = match index {
-                Some(_) => DedupKey::Id(format!("chunk:{msg}:{}", r.index)),
+                Some(_) => DedupKey::Id(format!("chunk:{reply}:{}", r.index)),
                 None => hash.clone(),
             };
             let d = Decoded::text(TextChannel::Text, r.text, Some(r.offset));
-            out.emit(
-                self.wrap(d.turn(turn.clone()).message(msg.clone()), frame)
-                    .dedup(key),
-            );
+            let mut d = self.wrap(d.turn(turn.clone()).message(reply.clone()), frame, None);
+            d.dedup = Some(key);
+            out.emit(d);
         }
     }
 
-    fn on_complete(&mut self, c: wire::Completed, frame: &Frame, out: &mut Actions) {
-        let turn = self.ensure_turn(None, frame, out);
-        let streamed = self.turn.as_ref().and_then(|t| t.message_id.clone());
-        let msg = c
+    fn on_complete(&mut self, c: Completed, frame: &Frame, out: &mut Actions) {
+        let by_reply = c
+            .message_id
+            .as_ref()
+            .and_then(|m| self.replies.get(m))
+            .cloned();
+        let turn = self.turn_for(c.reply_to.as_deref().or(by_reply.as_deref()), frame, out);
+        let streamed = self.turn.as_ref().and_then(|t| t.reply.clone());
+        let reply = c
             .message_id
             .clone()
             .or(streamed.clone())
             .unwrap_or_else(|| format!("{turn}:reply"));
-        let was_streamed = streamed.is_some() || self.streams.contains(&msg);
-        let event = if was_streamed {
+        let event = if streamed.is_some() || self.streams.contains(&reply) {
             Event::MessageCompleted {
                 text: c.content.clone(),
             }
         } else {
             let metadata = json!({"model": c.model, "totalTokens": c.total_tokens,
                 "responseTimeMs": c.response_time_ms});
+            let role = role(&c.role);
             Event::Message {
-                role: role(&c.role),
+                role,
                 content: c.content.clone(),
                 metadata: Some(metadata),
             }
         };
-        let d = Decoded::new(event).turn(turn.clone()).message(msg.clone());
-        out.emit(
-            self.wrap(d, frame)
-                .dedup(DedupKey::Id(format!("complete:{msg}"))),
-        );
+        let d = Decoded::new(event)
+            .turn(turn.clone())
+            .message(reply.clone());
+        out.emit(self.wrap(d, frame, Some(format!("complete:{reply}"))));
         let usage = c
             .total_tokens
             .map(|t| Usage::new(None, None, u64::try_from(t).ok()));
-        let done = Decoded::new(Event::TurnCompleted {
+        let done = Event::TurnCompleted {
             finish_reason: Some("stop".into()),
             usage,
-        });
-        out.emit(
-            self.wrap(done.turn(turn), frame)
-                .dedup(DedupKey::Id(format!("done:{msg}"))),
-        );
-        self.turn = None;
+        };
+        let mut d = self.wrap(Decoded::new(done).turn(turn.clone()), frame, None);
+        d.dedup = Some(DedupKey::Id(format!("done:{turn}")));
+        out.emit(d);
+        self.end_turn(&turn);
     }
 
     fn on_error(&mut self, body: &ErrorBody, frame: &Frame, out: &mut Actions) {
-        out.emit(self.wrap(Decoded::new(error_event(None, body)), frame));
-        if let Some(turn) = self.turn.take() {
-            out.emit(self.wrap(Decoded::new(turn_failed(body)).turn(turn.id), frame));
+        let named = crate::dialect::codec_kit::str_field(&frame.fields, &["messageId"]);
+        let turn = match (&named, &self.turn) {
+            (Some(id), _) if self.users.contains_key(id) => Some(id.clone()),
+            (Some(id), Some(t)) if t.id == *id => Some(id.clone()),
+            (None, Some(t)) => Some(t.id.clone()),
+            _ => None,
+        };
+        let turn = turn.map(|t| self.turn_for(Some(&t), frame, out));
+        let error = Decoded::new(error_event(None, body));
+        let error = match &turn {
+            Some(t) => error.turn(t.clone()),
+            None => error,
+        };
+        out.emit(self.wrap(error, frame, None));
+        if let Some(turn) = turn {
+            let cancelled = body.code.as_deref() == Some("PROCESSING_CANCELLED");
+            let end = if cancelled {
+                Event::TurnCancelled
+            } else {
+                turn_failed(body)
+            };
+            let mut d = self.wrap(Decoded::new(end).turn(turn.clone()), frame, None);
+            d.dedup = Some(DedupKey::Id(format!("done:{turn}")));
+            out.emit(d);
+            self.end_turn(&turn);
         }
         let class = classify(None, body);
         if matches!(
@@ -302,12 +356,22 @@ impl Miptech {
             out.fail(frame_failure(body));
         }
     }
+
+    /// The turn answering `user_msg` ended: it is no longer re-sent on re-join.
+    fn end_turn(&mut self, turn: &str) {
+        if let Some(client_id) = self.users.get(turn).copied() {
+            self.unfinished.retain(|(c, _)| *c != client_id);
+        }
+        if self.turn.as_ref().is_some_and(|t| t.id == turn) {
+            self.turn = None;
+        }
+    }
 }
 
-fn with_key(d: Decoded, key: Option<DedupKey>) -> Decoded {
-    match key {
-        Some(k) => d.dedup(k),
-        None => d,
+fn insert_capped<V>(map: &mut std::collections::BTreeMap<String, V>, key: String, value: V) {
+    map.insert(key, value);
+    while map.len() > MAP_CAP {
+        map.pop_first();
     }
 }
 

@@ -19,18 +19,26 @@
 //! # Events
 //!
 //! `message_received` acks the user message (by the echoed client id, else the oldest unacked
-//! one) and opens the turn; `processing` -> `Status{Processing}`; `response_start` ->
-//! `MessageStarted`; `response_chunk` -> ordered `TextDelta`s (chunks are ordered and
-//! deduplicated by their index; without an index a content hash of the frame is the dedup key);
-//! `response_complete` -> `MessageCompleted` (or a complete `Message` when nothing was streamed)
-//! and `TurnCompleted` with the token usage; `error` -> `Error` (+ `TurnFailed` when a turn is
-//! open; auth, restart and initializing errors also fail the connection). Unknown events become
-//! `Unknown` with the raw frame; unreadable frames become `Error{Protocol}`.
+//! one) and opens the turn, keyed by the server's id of the user message (`reply_to` and the
+//! `message_id` of `processing`/`error` refer to it); `processing` -> `Status{Processing}`, or,
+//! with stage `tool_call`/`tool_progress`/`tool_result` and a `tool` object, `ToolStarted`/
+//! `ToolProgress`/`ToolCompleted`/`ToolFailed`; `response_start` -> `MessageStarted`;
+//! `response_chunk` -> `TextDelta`s ordered and deduplicated by `chunk_index` (without an index a
+//! content hash of the frame is the last-resort key); `response_complete` -> `MessageCompleted`
+//! (or a complete `Message` when nothing was streamed) and `TurnCompleted` with the token usage;
+//! `error` -> `Error`, plus `TurnFailed` (`TurnCancelled` for `PROCESSING_CANCELLED`) when it
+//! names a turn; auth, restart and initializing errors (`PLATFORM_NOT_READY`) also fail the
+//! connection. The server's `event_id` is the dedup key wherever it is present. Unknown events
+//! become `Unknown` with the raw frame; unreadable frames become `Error{Protocol}`.
 //!
 //! # Resume
 //!
-//! Re-joining restores the conversation but the platform does not replay events: if a turn was
-//! open when the connection dropped, the dialect reports a discontinuity on re-join.
+//! Re-joining keeps the chat, and a re-sent `clientId` makes the platform acknowledge it again
+//! and replay the frames of its turn this socket has not seen. So on re-join the dialect re-sends
+//! every acked message whose turn had not ended (unacked ones are re-sent by the engine); the
+//! replayed frames are deduplicated by `event_id` and chunk index, and nothing is lost. Only a
+//! turn the dialect cannot re-send (it did not send its message) is reported as a
+//! discontinuity.
 //!
 //! Params: `tenant_id` (default `demo-tenant`), `api_key`, `token` (bearer), `chat_id` (join an
 //! existing chat), `client_id` (WebSocket `client_id`), `title`, `header.<Name>`.
@@ -38,7 +46,7 @@
 mod inbound;
 mod wire;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::json;
 
@@ -82,11 +90,17 @@ pub struct Miptech {
     step: Step,
     /// The turn in progress.
     turn: Option<Turn>,
-    /// A turn was open when the last connection ended.
-    turn_lost: bool,
-    /// Messages sent and not yet acked, oldest first.
-    unacked: VecDeque<ClientId>,
+    /// Server user message id -> client id (from `message_received`).
+    users: BTreeMap<String, ClientId>,
+    /// Reply message id -> turn id (from `response_start`).
+    replies: BTreeMap<String, String>,
+    /// Messages sent and not yet acked, oldest first, with their text.
+    unacked: VecDeque<(ClientId, String)>,
+    /// Messages acked whose turn has not ended, with their text: re-sent on re-join so the
+    /// platform replays what this client missed.
+    unfinished: Vec<(ClientId, String)>,
     streams: Streams,
+    /// Turns opened so far (names turns the platform did not identify).
     turns_opened: u64,
 }
 
@@ -101,9 +115,10 @@ enum Step {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Turn {
+    /// The server's id of the user message the turn answers (or a synthesized id).
     id: String,
-    /// The assistant message being streamed, if any.
-    message_id: Option<String>,
+    /// The reply being streamed, if any.
+    reply: Option<String>,
 }
 
 impl Miptech {
@@ -127,8 +142,10 @@ impl Miptech {
             chat_id: opt_param(params, "chat_id"),
             step: Step::Idle,
             turn: None,
-            turn_lost: false,
+            users: BTreeMap::new(),
+            replies: BTreeMap::new(),
             unacked: VecDeque::new(),
+            unfinished: Vec::new(),
             streams: Streams::new(32),
             turns_opened: 0,
         }
@@ -238,20 +255,10 @@ impl Dialect for Miptech {
             Outbound::Message {
                 client_id, text, ..
             } => {
-                if !self.unacked.contains(&client_id) {
-                    self.unacked.push_back(client_id);
+                if !self.unacked.iter().any(|(c, _)| *c == client_id) {
+                    self.unacked.push_back((client_id, text.to_string()));
                 }
-                wire::encode(&wire::Outbound {
-                    kind: "chat_message",
-                    data: ChatMessageData {
-                        message: text.to_string(),
-                        chat_id: self.chat_id.clone(),
-                        tenant_id: self.tenant.clone(),
-                        client_message_id: client_id.to_string(),
-                    },
-                    timestamp: Some(client_id.unix_millis() as i64),
-                    client_id: Some(client_id.to_string()),
-                })
+                self.chat_message(client_id, text)
             }
             Outbound::Typing { active } => wire::encode(&wire::Outbound {
                 kind: if active {
@@ -288,7 +295,6 @@ impl Dialect for Miptech {
             };
             out.send_text(conn, wire::encode(&leave));
         }
-        self.turn_lost |= self.turn.take().is_some();
         self.step = Step::Idle;
     }
 }
@@ -318,6 +324,22 @@ impl Miptech {
         h
     }
 
+    /// A `chat_message` frame; `clientId` (and `data.client_message_id`) carry the idempotency
+    /// key, the timestamp is the client id's (UUIDv7) creation time.
+    fn chat_message(&self, client_id: ClientId, text: &str) -> String {
+        wire::encode(&wire::Outbound {
+            kind: "chat_message",
+            data: ChatMessageData {
+                message: text.to_string(),
+                chat_id: self.chat_id.clone(),
+                tenant_id: self.tenant.clone(),
+                client_message_id: client_id.to_string(),
+            },
+            timestamp: i64::try_from(client_id.unix_millis()).ok(),
+            client_id: Some(client_id.to_string()),
+        })
+    }
+
     fn open_socket(&mut self, chat: &str, out: &mut Actions) {
         let mut url = format!(
             "{}?tenant_id={}&chat_id={}",
@@ -334,5 +356,7 @@ impl Miptech {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_resume;
 #[cfg(test)]
 mod tests_wire;

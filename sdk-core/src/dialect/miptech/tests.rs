@@ -11,7 +11,7 @@ use crate::io::CloseReason;
 use serde_json::json;
 use std::time::Duration;
 
-fn ok(id: RequestId, body: &'static [u8]) -> TransportEvent<'static> {
+pub(super) fn ok(id: RequestId, body: &'static [u8]) -> TransportEvent<'static> {
     TransportEvent::HttpResponse {
         id,
         status: 200,
@@ -20,12 +20,12 @@ fn ok(id: RequestId, body: &'static [u8]) -> TransportEvent<'static> {
     }
 }
 
-fn text(conn: ConnId, t: &str) -> TransportEvent<'_> {
+pub(super) fn text(conn: ConnId, t: &str) -> TransportEvent<'_> {
     TransportEvent::SocketText { conn, text: t }
 }
 
 /// Runs the connect plan up to `Ready`; returns the socket and every action taken.
-fn connect_ready(d: &mut Miptech, resume: Option<&Cursor>) -> (ConnId, Vec<Action>) {
+pub(super) fn connect_ready(d: &mut Miptech, resume: Option<&Cursor>) -> (ConnId, Vec<Action>) {
     let mut out = actions(1);
     d.connect(&ConnectContext::new(1, resume), &mut out);
     let mut all = out.take();
@@ -204,8 +204,14 @@ fn streamed_turn_with_duplicates_and_reordering() {
     );
     let ev = emitted(&got);
     assert!(
-        ev.iter()
-            .all(|d| d.turn_id.as_deref() == Some(id.to_string().as_str()))
+        ev.iter().all(|d| d.turn_id.as_deref() == Some("u1")),
+        "turns are keyed by the user message"
+    );
+    assert_eq!(
+        ev[0].event,
+        Event::TurnStarted {
+            reply_to: Some(id.to_string())
+        }
     );
     assert_eq!(assembled(&ev), "You said: hello");
     let offsets: Vec<_> = ev.iter().filter_map(|d| d.offset).collect();

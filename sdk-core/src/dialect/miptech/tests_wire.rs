@@ -106,7 +106,7 @@ fn other_frames() {
         &br#"{"type":"connection_established","data":{"client_id":"k"}}"#[..],
         br#"{"type":"connection_ready"}"#,
         br#"{"type":"chat_joined","data":{"chat_id":"c"}}"#,
-        br#"{"type":"processing","data":{"message_id":"m","stage":"retrieval"}}"#,
+        br#"{"type":"processing","data":{"message_id":"m","stage":"retrieval","status":"processing"}}"#,
         br#"{"type":"typing_stop","data":{"user_id":"assistant"}}"#,
         br#"{"type":"tool_call_start","data":{"tool_call_id":"t1","name":"lookup","arguments":{"q":"x"}}}"#,
         br#"{"type":"tool_call_complete","data":{"tool_call_id":"t1","result":{"ok":true}}}"#,

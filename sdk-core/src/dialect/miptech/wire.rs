@@ -31,6 +31,8 @@ pub(crate) struct Frame {
     pub fields: Map<String, Value>,
     /// Server timestamp in Unix milliseconds, when the frame had one.
     pub timestamp_ms: Option<i64>,
+    /// The server's event id (`event_id`, `{chat_id}:{seq}`), stable across replays.
+    pub event_id: Option<String>,
     /// What the frame means.
     pub kind: Inbound,
     /// The frame as received (before normalisation).
@@ -58,7 +60,10 @@ pub(crate) enum Inbound {
         stage: Option<String>,
     },
     /// `response_start`: a streamed assistant message begins.
-    ResponseStart { message_id: Option<String> },
+    ResponseStart {
+        message_id: Option<String>,
+        reply_to: Option<String>,
+    },
     /// `response_chunk`: a piece of the streamed message.
     ResponseChunk {
         message_id: Option<String>,
@@ -72,6 +77,11 @@ pub(crate) enum Inbound {
         tool_id: Option<String>,
         name: String,
         args: Value,
+    },
+    /// Progress of a tool call (`processing` with stage `tool_progress`).
+    ToolProgress {
+        tool_id: Option<String>,
+        message: String,
     },
     /// A tool call ended (`tool_call_complete`, `tool_end`, `tool_result`, ...).
     ToolEnd {
@@ -96,6 +106,8 @@ pub(crate) enum Inbound {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Completed {
     pub message_id: Option<String>,
+    /// The user message this answers.
+    pub reply_to: Option<String>,
     pub content: String,
     pub role: String,
     pub model: Option<String>,
@@ -116,11 +128,13 @@ pub(crate) fn parse_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
         .ok_or_else(|| "frame has no `type`".to_string())?;
     let fields = normalize(&top);
     let timestamp_ms = timestamp_field(&fields, &["eventTs", "timestamp", "ts", "createdAt"]);
+    let event_id = str_field(&fields, &["eventId"]);
     let kind = classify(&name, &fields);
     Ok(Frame {
         name,
         fields,
         timestamp_ms,
+        event_id,
         kind,
         raw: Value::Object(top),
     })
@@ -195,12 +209,16 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
                     .or_else(|| str_field(&inner, &["clientMessageId", "clientId"])),
             }
         }
-        "processing" | "ai_processing" => Inbound::Processing {
-            message_id: message_id(),
-            stage: str_field(f, &["stage", "status", "step"]),
+        "processing" | "ai_processing" => match (tool_stage(f), nested("tool")) {
+            (Some(stage), Some(tool)) => tool_frame(stage, &tool),
+            _ => Inbound::Processing {
+                message_id: str_field(f, &["messageId"]),
+                stage: str_field(f, &["stage", "step"]),
+            },
         },
         "response_start" | "stream_start" => Inbound::ResponseStart {
             message_id: message_id(),
+            reply_to: str_field(f, &["replyTo"]),
         },
         "response_chunk" | "stream_chunk" => Inbound::ResponseChunk {
             message_id: message_id(),
@@ -211,6 +229,7 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
             let m = nested("message").unwrap_or_else(|| f.clone());
             Inbound::ResponseComplete(Completed {
                 message_id: str_field(&m, &["id", "messageId"]).or_else(message_id),
+                reply_to: str_field(f, &["replyTo"]),
                 content: str_field(&m, &["content", "text", "message"]).unwrap_or_default(),
                 role: str_field(&m, &["role"]).unwrap_or_else(|| "assistant".into()),
                 model: str_field(&m, &["llmModel", "model"]),
@@ -256,6 +275,47 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
         "pong" | "heartbeat" => Inbound::Pong,
         "error" => Inbound::Error(ErrorBody::from_object(f)),
         _ => Inbound::Unknown,
+    }
+}
+
+/// The tool stage of a `processing` frame (`tool_call`, `tool_progress`, `tool_result`).
+fn tool_stage(f: &Map<String, Value>) -> Option<&'static str> {
+    match str_field(f, &["stage"])?.as_str() {
+        "tool_call" | "tool_start" => Some("tool_call"),
+        "tool_progress" => Some("tool_progress"),
+        "tool_result" | "tool_end" | "tool_error" => Some("tool_result"),
+        _ => None,
+    }
+}
+
+/// A tool frame from its fields (`{id, name, args}`, `{id, message}`, `{id, output | error}`).
+fn tool_frame(stage: &str, t: &Map<String, Value>) -> Inbound {
+    let tool_id = str_field(t, &["id", "toolCallId", "toolId", "callId"]);
+    let name = str_field(t, &["name", "toolName", "tool"]);
+    match stage {
+        "tool_call" => Inbound::ToolStart {
+            tool_id,
+            name: name.unwrap_or_else(|| "tool".into()),
+            args: t
+                .get("args")
+                .or_else(|| t.get("arguments"))
+                .cloned()
+                .unwrap_or(Value::Null),
+        },
+        "tool_progress" => Inbound::ToolProgress {
+            tool_id,
+            message: str_field(t, &["message", "progress", "status"]).unwrap_or_default(),
+        },
+        _ => Inbound::ToolEnd {
+            tool_id,
+            name,
+            output: t
+                .get("output")
+                .or_else(|| t.get("result"))
+                .cloned()
+                .unwrap_or(Value::Null),
+            error: str_field(t, &["error"]),
+        },
     }
 }
 
