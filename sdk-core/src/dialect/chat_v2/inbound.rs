@@ -1,0 +1,372 @@
+//! Inbound side of the chat-v2 dialect: server frames to normalized events. Acked messages form
+//! the turn queue; turn frames belong to its head; a turn's end acks its message and pops it.
+
+use super::wire::{Frame, Inbound, Token, Tool, ToolStatus};
+use super::{ChatV2, Queued};
+use crate::dialect::codec_kit::errors::{
+    FailureClass, classify, error_event, frame_failure, turn_failed,
+};
+use crate::dialect::codec_kit::str_field;
+use crate::dialect::{Actions, Decoded};
+use crate::event::{AgentStatus, Event, Role, TextChannel};
+use crate::ids::{ClientId, DedupKey};
+
+impl ChatV2 {
+    pub(super) fn on_frame(&mut self, frame: Frame, out: &mut Actions) {
+        match frame.kind.clone() {
+            Inbound::Connected { .. } => {}
+            Inbound::Ack {
+                client_id,
+                message_id,
+                ..
+            } => self.on_ack(client_id, message_id, &frame, out),
+            Inbound::Status { stage } => {
+                let status = match stage.as_str() {
+                    "typing" => AgentStatus::Typing,
+                    "ready" | "idle" => AgentStatus::Ready,
+                    "processing" => AgentStatus::Processing { stage: None },
+                    _ => AgentStatus::Processing {
+                        stage: Some(stage.clone()),
+                    },
+                };
+                let turn = self.head(&frame, out);
+                let key = format!("{turn}:status:{stage}");
+                self.emit(
+                    Decoded::new(Event::Status { status }).turn(turn),
+                    &frame,
+                    key,
+                    out,
+                );
+            }
+            Inbound::Tool(tool) => self.on_tool(tool, &frame, out),
+            Inbound::Token(token) => self.on_token(token, &frame, out),
+            Inbound::Message {
+                message_id,
+                content,
+                is_final,
+            } => {
+                let turn = self.head(&frame, out);
+                let reply = message_id.unwrap_or_else(|| format!("{turn}:reply"));
+                if !is_final {
+                    let d = Decoded::replace(TextChannel::Text, content.clone());
+                    let key = format!("{turn}:snapshot:{}", content.chars().count());
+                    return self.emit(d.turn(turn).message(reply), &frame, key, out);
+                }
+                self.complete(turn, reply, Some(content), &frame, out);
+            }
+            Inbound::Transcript { text, is_final } => {
+                let turn = self.head(&frame, out);
+                let key = format!("{turn}:transcript:{text}:{is_final}");
+                let d = Decoded::new(Event::Transcript { text, is_final }).turn(turn);
+                self.emit(d, &frame, key, out);
+            }
+            Inbound::Audio { format, data } => {
+                // Synthesized speech may follow the turn's end: it is not tied to the turn.
+                let mut d = Decoded::new(Event::AudioChunk { format, data });
+                if let Some(m) = str_field(&frame.fields, &["message_id", "messageId"]) {
+                    d = d.message(m);
+                }
+                let key = DedupKey::content_hash(frame.raw.to_string().as_bytes());
+                out.emit(self.stamp(d, &frame).dedup(key));
+            }
+            Inbound::Ping => {
+                if let Some(conn) = self.conn {
+                    out.send_text(conn, r#"{"type":"pong"}"#.to_string());
+                }
+                out.emit(self.stamp(Decoded::new(Event::Heartbeat), &frame));
+            }
+            Inbound::Pong => out.emit(self.stamp(Decoded::new(Event::Heartbeat), &frame)),
+            Inbound::Cancelled { message_id } => {
+                if let Some(q) = self.take_turn(message_id.as_deref()) {
+                    let key = format!("{}:end", q.turn);
+                    self.emit(
+                        Decoded::new(Event::TurnCancelled).turn(q.turn.clone()),
+                        &frame,
+                        key,
+                        out,
+                    );
+                    self.end(q, out);
+                }
+            }
+            Inbound::Error { body, message_id } => {
+                let class = classify(None, &body);
+                let turn = match message_id.as_deref() {
+                    Some(m) => self.take_turn(Some(m)),
+                    None => None,
+                };
+                let error = Decoded::new(error_event(None, &body));
+                match turn {
+                    Some(q) => {
+                        let turn = q.turn.clone();
+                        out.emit(self.stamp(error.turn(turn.clone()), &frame));
+                        let key = format!("{turn}:end");
+                        self.emit(
+                            Decoded::new(turn_failed(&body)).turn(turn),
+                            &frame,
+                            key,
+                            out,
+                        );
+                        self.end(q, out);
+                    }
+                    None => out.emit(self.stamp(error, &frame)),
+                }
+                if matches!(
+                    class,
+                    FailureClass::Auth | FailureClass::ServerRestart | FailureClass::Initializing
+                ) {
+                    out.fail(frame_failure(&body));
+                }
+            }
+            Inbound::Unknown => {
+                let d = Decoded::new(Event::Unknown {
+                    name: frame.name.clone(),
+                });
+                out.emit(self.stamp(d, &frame));
+            }
+        }
+    }
+
+    fn on_ack(
+        &mut self,
+        client: Option<String>,
+        user_msg: Option<String>,
+        frame: &Frame,
+        out: &mut Actions,
+    ) {
+        let Some(client_id) = client.and_then(|c| c.parse::<ClientId>().ok()) else {
+            return;
+        };
+        let Some(&attempt) = self.attempts.get(&client_id) else {
+            return; // not a message of this client
+        };
+        if let Some(q) = self
+            .turns
+            .iter_mut()
+            .find(|q| q.client_id == Some(client_id))
+        {
+            q.user_msg = user_msg.or(q.user_msg.take());
+            return;
+        }
+        let turn = if attempt <= 1 {
+            client_id.to_string()
+        } else {
+            format!("{client_id}#{attempt}")
+        };
+        self.turns.push_back(Queued {
+            client_id: Some(client_id),
+            turn: turn.clone(),
+            user_msg,
+            replace_next: attempt > 1,
+        });
+        let started = Decoded::new(Event::TurnStarted {
+            reply_to: Some(client_id.to_string()),
+        });
+        self.emit(
+            started.turn(turn.clone()),
+            frame,
+            format!("{turn}:started"),
+            out,
+        );
+        let ack = Decoded::new(Event::Status {
+            status: AgentStatus::Acknowledged,
+        });
+        self.emit(ack.turn(turn.clone()), frame, format!("{turn}:ack"), out);
+    }
+
+    fn on_tool(&mut self, tool: Tool, frame: &Frame, out: &mut Actions) {
+        let turn = self.head(frame, out);
+        let tool_id = tool
+            .tool_id
+            .unwrap_or_else(|| format!("{turn}:{}", tool.name));
+        let (event, tag) = match tool.status {
+            ToolStatus::Start => (
+                Event::ToolStarted {
+                    tool_id: tool_id.clone(),
+                    name: tool.name,
+                    args: tool.args,
+                },
+                "start".to_string(),
+            ),
+            ToolStatus::Progress => {
+                let message =
+                    str_field(&frame.fields, &["message", "progress"]).unwrap_or_default();
+                let tag = format!("progress:{message}");
+                (
+                    Event::ToolProgress {
+                        tool_id: tool_id.clone(),
+                        message,
+                    },
+                    tag,
+                )
+            }
+            ToolStatus::End => (
+                Event::ToolCompleted {
+                    tool_id: tool_id.clone(),
+                    output: tool.output,
+                },
+                "end".into(),
+            ),
+            ToolStatus::Error => {
+                let error = tool.error.unwrap_or_else(|| "tool failed".into());
+                (
+                    Event::ToolFailed {
+                        tool_id: tool_id.clone(),
+                        error,
+                    },
+                    "end".into(),
+                )
+            }
+        };
+        let key = format!("{turn}:tool:{tool_id}:{tag}");
+        self.emit(Decoded::new(event).turn(turn), frame, key, out);
+    }
+
+    fn on_token(&mut self, token: Token, frame: &Frame, out: &mut Actions) {
+        let turn = self.head(frame, out);
+        let reply = token.message_id.unwrap_or_else(|| format!("{turn}:reply"));
+        let stream = format!("{turn}/{reply}");
+        let started = self.streams.contains(&stream);
+        if !started {
+            let d = Decoded::new(Event::MessageStarted {
+                role: Role::Assistant,
+            });
+            self.emit(
+                d.turn(turn.clone()).message(reply.clone()),
+                frame,
+                format!("{stream}:start"),
+                out,
+            );
+        }
+        let hash = DedupKey::content_hash(format!("{turn}\u{0}{}", frame.raw).as_bytes());
+        let order = self.streams.get(&stream, 0);
+        let ready = match (token.index.and_then(|i| u64::try_from(i).ok()), &hash) {
+            (Some(i), _) => order.push(i, token.content),
+            (None, DedupKey::Hash(h)) => order
+                .push_unindexed(*h, token.content)
+                .into_iter()
+                .collect(),
+            (None, _) => Vec::new(),
+        };
+        for r in ready {
+            let replace = self
+                .turns
+                .front_mut()
+                .filter(|q| q.turn == turn)
+                .is_some_and(|q| std::mem::take(&mut q.replace_next));
+            let d = if replace && r.offset == 0 {
+                Decoded::replace(TextChannel::Text, r.text)
+            } else {
+                Decoded::text(TextChannel::Text, r.text, Some(r.offset))
+            };
+            let key = match token.index {
+                Some(_) => format!("{stream}:{}", r.index),
+                None => format!("{stream}:{hash:?}"),
+            };
+            self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
+        }
+        if token.is_final {
+            self.complete(turn, reply, None, frame, out);
+        }
+    }
+
+    /// The final message: `MessageCompleted` (or a complete `Message` when nothing was
+    /// streamed), `TurnCompleted`, and the message is acked.
+    fn complete(
+        &mut self,
+        turn: String,
+        reply: String,
+        text: Option<String>,
+        frame: &Frame,
+        out: &mut Actions,
+    ) {
+        let streamed = self.streams.contains(&format!("{turn}/{reply}"));
+        let text = text.unwrap_or_default();
+        let event = if streamed {
+            Event::MessageCompleted { text }
+        } else {
+            Event::Message {
+                role: Role::Assistant,
+                content: text,
+                metadata: None,
+            }
+        };
+        self.emit(
+            Decoded::new(event).turn(turn.clone()).message(reply),
+            frame,
+            format!("{turn}:message"),
+            out,
+        );
+        let done = Event::TurnCompleted {
+            finish_reason: Some("stop".into()),
+            usage: None,
+        };
+        self.emit(
+            Decoded::new(done).turn(turn.clone()),
+            frame,
+            format!("{turn}:end"),
+            out,
+        );
+        if let Some(q) = self.take_by_turn(&turn) {
+            self.end(q, out);
+        }
+    }
+
+    /// The running turn's id: the head of the queue, or a turn this client did not start.
+    fn head(&mut self, frame: &Frame, out: &mut Actions) -> String {
+        if let Some(q) = self.turns.front() {
+            let turn = q.turn.clone();
+            self.current = Some(turn.clone());
+            return turn;
+        }
+        self.foreign_turns += 1;
+        let turn = format!("turn-{}", self.foreign_turns);
+        self.turns.push_back(Queued {
+            client_id: None,
+            turn: turn.clone(),
+            user_msg: None,
+            replace_next: false,
+        });
+        self.current = Some(turn.clone());
+        let started = Decoded::new(Event::TurnStarted { reply_to: None }).turn(turn.clone());
+        self.emit(started, frame, format!("{turn}:started"), out);
+        turn
+    }
+
+    /// Removes the turn answering user message `user_msg` (the head when unknown).
+    fn take_turn(&mut self, user_msg: Option<&str>) -> Option<Queued> {
+        let pos = user_msg.and_then(|m| {
+            self.turns
+                .iter()
+                .position(|q| q.user_msg.as_deref() == Some(m))
+        });
+        self.turns.remove(pos.unwrap_or(0))
+    }
+
+    fn take_by_turn(&mut self, turn: &str) -> Option<Queued> {
+        let pos = self.turns.iter().position(|q| q.turn == turn)?;
+        self.turns.remove(pos)
+    }
+
+    /// A turn ended: its message is acked.
+    fn end(&mut self, q: Queued, out: &mut Actions) {
+        if self.current.as_deref() == Some(q.turn.as_str()) {
+            self.current = None;
+        }
+        if let Some(client_id) = q.client_id {
+            out.ack(client_id, q.user_msg);
+        }
+    }
+
+    fn emit(&self, d: Decoded, frame: &Frame, key: String, out: &mut Actions) {
+        out.emit(self.stamp(d, frame).dedup(DedupKey::Id(key)));
+    }
+
+    /// Stamps timestamp and raw frame.
+    fn stamp(&self, d: Decoded, frame: &Frame) -> Decoded {
+        let d = d.raw(frame.raw.clone()).conversation(self.session.clone());
+        match frame.timestamp_ms.and_then(|t| u64::try_from(t).ok()) {
+            Some(ts) => d.timestamp(ts),
+            None => d,
+        }
+    }
+}
