@@ -2,6 +2,8 @@
 //! assembled exactly, the receipt acked, and the server seeing the message once — also when the
 //! connection drops mid-stream and the client resumes.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use chatwire::Client;
 use chatwire::client::DialectKind;
 use chatwire::event::{DeliveryStatus, Envelope, Event, TextUpdate};
@@ -123,8 +125,9 @@ async fn native_drop_mid_stream_resumes_without_loss_or_duplicates() {
 }
 
 fn fast_backoff() -> chatwire::backoff::BackoffPolicy {
-    let mut b = chatwire::backoff::BackoffPolicy::default();
-    b.base = std::time::Duration::from_millis(50);
-    b.network_min = std::time::Duration::from_millis(50);
-    b
+    chatwire::backoff::BackoffPolicy {
+        base: std::time::Duration::from_millis(50),
+        network_min: std::time::Duration::from_millis(50),
+        ..Default::default()
+    }
 }

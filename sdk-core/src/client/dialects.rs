@@ -98,6 +98,15 @@ impl DialectKind {
                 }
                 Ok(Box::new(NativeDialect::new(config)))
             }
+            DialectKind::Miptech => Ok(Box::new(crate::dialect::miptech::Miptech::from_params(
+                base_url, params,
+            ))),
+            DialectKind::Openai => Ok(Box::new(crate::dialect::openai::OpenAi::from_params(
+                base_url, params,
+            ))),
+            DialectKind::Parlant => Ok(Box::new(crate::dialect::parlant::Parlant::from_params(
+                base_url, params,
+            ))),
             other => Err(BuildError::DialectUnavailable(other)),
         }
     }

@@ -1,0 +1,141 @@
+//! The Rust client against `chatwire-mock` for every dialect, over real sockets: the reply is
+//! assembled exactly, the turn completes, the message is acked and reaches the server exactly
+//! once — on a clean connection and with the connection dropped after 5 frames.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use chatwire::client::{DialectKind, EventStream};
+use chatwire::event::{Envelope, Event, TextChannel, TextUpdate};
+use chatwire::{Client, ConnectionState};
+use chatwire_mock::{FaultSpec, MockConfig};
+use std::time::Duration;
+
+/// Events of one exchange, up to the turn that answers the message.
+async fn until_answered(events: &mut EventStream) -> Vec<Envelope> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let next = tokio::time::timeout_at(deadline, events.recv()).await;
+        let Ok(Some(env)) = next else {
+            panic!("turn did not end; events so far: {seen:#?}");
+        };
+        let done = matches!(
+            env.event,
+            Event::TurnCompleted { .. } | Event::TurnCancelled
+        ) || matches!(&env.event, Event::TurnFailed { error } if !retried(error));
+        seen.push(env);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Turn failures after which the engine re-sends the message (the turn is retried).
+fn retried(error: &chatwire::event::TurnError) -> bool {
+    use chatwire::event::TurnErrorCode::*;
+    matches!(error.code, Disconnected | Discontinuity | Eof)
+}
+
+/// The assistant text as a UI would show it (appends at offsets, replaces).
+fn assembled_text(events: &[Envelope]) -> String {
+    let mut text = String::new();
+    for env in events {
+        if let Event::TextDelta {
+            channel: TextChannel::Text,
+            update,
+        } = &env.event
+        {
+            match update {
+                TextUpdate::Append { text: t, offset } => {
+                    assert_eq!(
+                        *offset as usize,
+                        text.chars().count(),
+                        "offset is the length"
+                    );
+                    text.push_str(t);
+                }
+                TextUpdate::Replace { text: t } => text = t.clone(),
+                _ => {}
+            }
+        }
+    }
+    text
+}
+
+async fn exchange(kind: DialectKind, faults: Option<FaultSpec>, seed: u64) {
+    let mock = chatwire_mock::spawn(MockConfig::default().seed(seed))
+        .await
+        .unwrap();
+    if let Some(spec) = faults {
+        mock.set_faults(spec).unwrap();
+    }
+    let backoff = chatwire::backoff::BackoffPolicy {
+        base: Duration::from_millis(50),
+        network_min: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let client = Client::builder(kind, mock.base_url())
+        .seed(seed)
+        .backoff(backoff)
+        .build()
+        .unwrap();
+    let mut events = client.events();
+    let receipt = client.send("hello").await.unwrap();
+    let seen = until_answered(&mut events).await;
+    let context = format!("{kind}: {seen:#?}");
+    assert_eq!(assembled_text(&seen), "You said: hello", "{context}");
+    assert!(
+        matches!(
+            seen.last().map(|e| &e.event),
+            Some(Event::TurnCompleted { .. })
+        ),
+        "{context}"
+    );
+    assert!(receipt.acked().await.is_ok(), "{context}");
+    let seqs: Vec<u64> = seen.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{context}");
+    let received = mock.received();
+    assert_eq!(received.len(), 1, "{kind}: {received:?}");
+    assert_eq!(received[0].text, "hello");
+    client.close().await;
+    assert_eq!(client.state(), ConnectionState::Closed);
+    mock.shutdown().await;
+}
+
+fn drop_after_5() -> Option<FaultSpec> {
+    Some(FaultSpec {
+        drop_after_frames: Some(5),
+        once: Some(true),
+        ..FaultSpec::default()
+    })
+}
+
+macro_rules! dialect_tests {
+    ($($name:ident: $kind:expr, $seed:expr;)*) => {
+        mod happy {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    exchange($kind, None, $seed).await;
+                }
+            )*
+        }
+        mod dropped_mid_stream {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    exchange($kind, drop_after_5(), $seed).await;
+                }
+            )*
+        }
+    };
+}
+
+dialect_tests! {
+    native: DialectKind::Native, 1;
+    miptech: DialectKind::Miptech, 2;
+    parlant: DialectKind::Parlant, 5;
+    openai: DialectKind::Openai, 6;
+}
