@@ -115,6 +115,7 @@ macro_rules! events_tests {
 events_tests! {
     native: DialectKind::Native;
     miptech: DialectKind::Miptech;
+    chat_v2: DialectKind::ChatV2;
     openai: DialectKind::Openai;
 }
 

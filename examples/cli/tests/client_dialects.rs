@@ -136,6 +136,7 @@ macro_rules! dialect_tests {
 dialect_tests! {
     native: DialectKind::Native, 1;
     miptech: DialectKind::Miptech, 2;
+    chat_v2: DialectKind::ChatV2, 3;
     parlant: DialectKind::Parlant, 5;
     openai: DialectKind::Openai, 6;
 }

@@ -292,7 +292,10 @@ impl ClientBuilder {
         config.seed = self.seed.unwrap_or_else(driver::random_seed);
         config.unix_ms_at_epoch = driver::unix_ms_now();
         config.validate()?;
-        let dialect = self.dialect.create(&base_url, &self.params, config.seed)?;
+        let mut dialect = self.dialect.create(&base_url, &self.params, config.seed)?;
+        if self.token_provider.is_some() {
+            dialect = Box::new(super::auth::RefreshingAuth(dialect));
+        }
         let max_frame_bytes = config.max_frame_bytes;
         let engine = Engine::new(config, dialect)?;
         let capabilities = engine.capabilities();

@@ -104,6 +104,9 @@ impl DialectKind {
             DialectKind::Openai => Ok(Box::new(crate::dialect::openai::OpenAi::from_params(
                 base_url, params,
             ))),
+            DialectKind::ChatV2 => Ok(Box::new(crate::dialect::chat_v2::ChatV2::from_params(
+                base_url, params,
+            ))),
             DialectKind::Parlant => Ok(Box::new(crate::dialect::parlant::Parlant::from_params(
                 base_url, params,
             ))),

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod auth;
 mod builder;
 mod dialects;
 mod receipt;

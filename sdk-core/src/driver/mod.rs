@@ -15,7 +15,8 @@
 //! optional token provider, whose bearer token is put in the `Authorization` header of every
 //! socket upgrade and HTTP request (fetched before the first one, fetched again — one fetch at a
 //! time — after an `Error{kind: Auth}` event, after which the driver asks the engine to
-//! reconnect if it had given up).
+//! reconnect now instead of waiting out its backoff; the client wraps the dialect so that auth
+//! failures are retried rather than final while a provider is set).
 
 mod http;
 mod socket;
@@ -492,7 +493,13 @@ impl Driver {
         for output in parked {
             self.execute(output);
         }
-        if refresh && fresh && self.engine.state() == ConnectionState::Failed {
+        // A refresh follows an auth failure: retry at once with the new token, whether the
+        // engine is waiting out a backoff or gave up.
+        let waiting = matches!(
+            self.engine.state(),
+            ConnectionState::Failed | ConnectionState::Reconnecting { .. }
+        );
+        if refresh && fresh && waiting {
             self.feed(now, Input::Command(Command::ReconnectNow));
         }
     }
