@@ -140,3 +140,47 @@ dialect_tests! {
     parlant: DialectKind::Parlant, 5;
     openai: DialectKind::Openai, 6;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_v2_audio_is_transcribed_and_answered_and_text_only_dialects_refuse_it() {
+    let mock = chatwire_mock::spawn(MockConfig::default().seed(8))
+        .await
+        .unwrap();
+    let client = Client::builder(DialectKind::ChatV2, mock.base_url())
+        .seed(8)
+        .build()
+        .unwrap();
+    let mut events = client.events();
+    // 250 ms of a 16 kHz ramp
+    let samples: Vec<i16> = (0..4000).map(|i| (i * 8) as i16).collect();
+    let receipt = client.send_audio(&samples).await.unwrap();
+    let seen = until_answered(&mut events).await;
+    let transcript = seen.iter().find_map(|e| match &e.event {
+        Event::Transcript {
+            text,
+            is_final: true,
+        } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        transcript.as_deref(),
+        Some("audio message of 250 ms"),
+        "{seen:#?}"
+    );
+    assert!(matches!(
+        seen.last().map(|e| &e.event),
+        Some(Event::TurnCompleted { .. })
+    ));
+    assert!(receipt.acked().await.is_ok());
+    client.close().await;
+
+    let text_only = Client::builder(DialectKind::Native, mock.base_url())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        text_only.send_audio(&samples).await,
+        Err(chatwire::client::ClientError::Unsupported { .. })
+    ));
+    text_only.close().await;
+    mock.shutdown().await;
+}

@@ -81,6 +81,10 @@ async fn native_happy_path_streams_the_reply_and_acks() {
             ..
         }
     )));
+    assert_eq!(
+        client.send("late").await.err(),
+        Some(chatwire::client::ClientError::Closed)
+    );
     let received = mock.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].times_received, 1);
@@ -130,4 +134,51 @@ fn fast_backoff() -> chatwire::backoff::BackoffPolicy {
         network_min: std::time::Duration::from_millis(50),
         ..Default::default()
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_turn_ends_the_turn_once_and_reconnect_now_resumes() {
+    let mock = chatwire_mock::spawn(MockConfig::default().seed(4))
+        .await
+        .unwrap();
+    let client = Client::builder(DialectKind::Native, mock.base_url())
+        .seed(14)
+        .build()
+        .unwrap();
+    let mut events = client.events();
+    // a second subscriber that reads nothing until the end: it must still get every event
+    let late = client.events();
+    client.send("/slow").await.unwrap();
+    while let Some(env) = events.next().await {
+        if matches!(env.event, Event::TurnStarted { .. }) {
+            break;
+        }
+    }
+    client.cancel_turn().await.unwrap();
+    let seen = until_turn_end(&mut events).await;
+    assert!(matches!(
+        seen.last().map(|e| &e.event),
+        Some(Event::TurnCancelled)
+    ));
+
+    let mut state = client.state_watch();
+    client.reconnect_now().await.unwrap();
+    state.wait_for(|s| s.is_ready()).await.unwrap();
+    let receipt = client.send("again").await.unwrap();
+    let seen = until_turn_end(&mut events).await;
+    assert_eq!(assembled_text(&seen), "You said: again");
+    assert_eq!(receipt.acked().await, Ok(DeliveryStatus::Acked));
+    client.close().await;
+
+    let early: Vec<u64> = events.map(|e| e.seq).collect().await;
+    let late: Vec<u64> = late.map(|e| e.seq).collect().await;
+    assert_eq!(
+        late.len() as u64,
+        late.last().copied().unwrap_or(0),
+        "no gaps: {late:?}"
+    );
+    assert!(late.ends_with(&early), "both subscribers saw the same tail");
+    assert!(late.len() > 10);
+    assert_eq!(mock.received().len(), 2);
+    mock.shutdown().await;
 }
