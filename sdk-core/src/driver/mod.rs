@@ -18,6 +18,7 @@
 //! reconnect now instead of waiting out its backoff; the client wraps the dialect so that auth
 //! failures are retried rather than final while a provider is set).
 
+mod auth;
 mod http;
 mod socket;
 mod tls;
@@ -30,7 +31,7 @@ use crate::ids::{ClientId, ConnId, RequestId};
 use crate::io::{Command, Input, Output};
 use crate::state::ConnectionState;
 use crate::time::Instant;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
@@ -105,7 +106,7 @@ pub(crate) fn spawn(
         receipts: HashMap::new(),
         shared,
         acks,
-        auth: options.token_provider.map(Auth::new),
+        auth: options.token_provider.map(auth::Auth::new),
         headers: options.headers,
     };
     runtime.spawn(driver.run(requests_rx, reports_rx));
@@ -155,10 +156,6 @@ pub(crate) enum Report {
 
 /// Transport reports waiting for the engine (bounded: backpressure towards the sockets).
 const REPORT_BUFFER: usize = 256;
-/// Token refreshes allowed without reaching `Ready` in between (stops a refresh loop when the
-/// provider keeps handing out rejected tokens).
-const MAX_REFRESHES_WITHOUT_READY: u32 = 3;
-
 struct Driver {
     engine: Engine,
     start: tokio::time::Instant,
@@ -172,33 +169,8 @@ struct Driver {
     receipts: HashMap<ClientId, watch::Sender<DeliveryStatus>>,
     shared: Arc<Shared>,
     acks: bool,
-    auth: Option<Auth>,
+    auth: Option<auth::Auth>,
     headers: Vec<(String, String)>,
-}
-
-/// The token provider's state inside the driver.
-struct Auth {
-    provider: TokenProvider,
-    token: Option<String>,
-    /// The provider answered at least once (successfully or not).
-    answered: bool,
-    fetching: bool,
-    /// Transport outputs held until the provider first answered.
-    parked: VecDeque<Output>,
-    refreshes_since_ready: u32,
-}
-
-impl Auth {
-    fn new(provider: TokenProvider) -> Auth {
-        Auth {
-            provider,
-            token: None,
-            answered: false,
-            fetching: false,
-            parked: VecDeque::new(),
-            refreshes_since_ready: 0,
-        }
-    }
 }
 
 impl Driver {
@@ -329,7 +301,7 @@ impl Driver {
                     ConnectionState::Reconnecting { .. } => self.stats(|s| s.reconnects += 1),
                     ConnectionState::Ready => {
                         if let Some(auth) = &mut self.auth {
-                            auth.refreshes_since_ready = 0;
+                            auth.on_ready();
                         }
                     }
                     _ => {}
@@ -381,7 +353,7 @@ impl Driver {
         };
         if let Some(headers) = headers {
             set_headers(headers, &self.headers);
-            if let Some(token) = self.auth.as_ref().and_then(|a| a.token.as_ref()) {
+            if let Some(token) = self.auth.as_ref().and_then(|a| a.token()) {
                 let bearer = ("Authorization".to_string(), format!("Bearer {token}"));
                 set_headers(headers, std::slice::from_ref(&bearer));
             }
@@ -432,75 +404,6 @@ impl Driver {
     fn socket_cmd(&mut self, conn: ConnId, cmd: socket::SocketCmd) {
         if let Some((tx, _)) = self.sockets.get(&conn) {
             let _ = tx.send(cmd);
-        }
-    }
-
-    /// Parks transport outputs until the token provider first answered (when there is one).
-    /// `None`: the output was parked.
-    fn authorize(&mut self, output: Output) -> Option<Output> {
-        let Some(auth) = &mut self.auth else {
-            return Some(output);
-        };
-        if !auth.answered {
-            auth.parked.push_back(output);
-            self.refresh_token();
-            return None;
-        }
-        Some(output)
-    }
-
-    /// Starts one token fetch unless one is running (single flight) or the refresh budget is
-    /// spent.
-    fn refresh_token(&mut self) {
-        let Some(auth) = &mut self.auth else { return };
-        if auth.fetching {
-            return;
-        }
-        if auth.answered {
-            if auth.refreshes_since_ready >= MAX_REFRESHES_WITHOUT_READY {
-                tracing::warn!("token provider: refresh budget spent, not fetching again");
-                return;
-            }
-            auth.refreshes_since_ready += 1;
-        }
-        auth.fetching = true;
-        let future = (auth.provider)();
-        let reports = self.reports.clone();
-        tokio::spawn(async move {
-            let result = future.await;
-            let _ = reports.send(Report::Token(result)).await;
-        });
-    }
-
-    fn token_arrived(&mut self, now: Instant, result: Result<String, String>) {
-        let Some(auth) = &mut self.auth else { return };
-        auth.fetching = false;
-        let refresh = auth.answered;
-        auth.answered = true;
-        let fresh = match result {
-            Ok(token) => {
-                auth.token = Some(token);
-                true
-            }
-            // Go on without (or with the old) token: the backend's refusal then reaches the app
-            // as an engine event instead of the client hanging.
-            Err(error) => {
-                tracing::warn!(%error, "token provider failed");
-                false
-            }
-        };
-        let parked: Vec<Output> = auth.parked.drain(..).collect();
-        for output in parked {
-            self.execute(output);
-        }
-        // A refresh follows an auth failure: retry at once with the new token, whether the
-        // engine is waiting out a backoff or gave up.
-        let waiting = matches!(
-            self.engine.state(),
-            ConnectionState::Failed | ConnectionState::Reconnecting { .. }
-        );
-        if refresh && fresh && waiting {
-            self.feed(now, Input::Command(Command::ReconnectNow));
         }
     }
 
