@@ -121,6 +121,7 @@ pub use sink::{Action, Actions};
 use crate::error::DialectError;
 
 // Dialect modules (one line each).
+pub mod chat_interfaces;
 pub mod chat_v2;
 mod codec_kit;
 pub mod miptech;
