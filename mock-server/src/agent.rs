@@ -233,6 +233,7 @@ impl Run<'_> {
         self.emit(AgentEvent::TurnCancelled);
     }
 
+    #[allow(clippy::collapsible_match)] // `.await` cannot move into a match guard
     async fn go(&mut self, script: &Script, text: &str, ids: &TurnIds, timing: Timing) {
         let delay = timing.token_delay;
         self.emit(AgentEvent::TurnStarted);

@@ -2,7 +2,7 @@
 //!
 //! | route | body | answer |
 //! |---|---|---|
-//! | `POST /_mock/faults` | a [`FaultSpec`](crate::FaultSpec) (every field optional) | `200 {"ok":true,"faults":{...}}`; `400 {"error":...}` on malformed JSON, unknown fields, an unknown dialect or out-of-range values |
+//! | `POST /_mock/faults` | a [`FaultSpec`] (every field optional) | `200 {"ok":true,"faults":{...}}`; `400 {"error":...}` on malformed JSON, unknown fields, an unknown dialect or out-of-range values |
 //! | `GET /_mock/faults` | — | `{"faults": <spec or null>}` |
 //! | `DELETE /_mock/faults` | — | `{"ok":true}` |
 //! | `POST /_mock/restart` | optional `{"refuse_ms":N,"goodbye":true}` | drops every connection (except the one carrying this request), refusing new ones for `refuse_ms`; with `goodbye`, native sockets get `goodbye` 50 ms before the drop. `{"ok":true,"dropped":N}` |

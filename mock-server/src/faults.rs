@@ -1,5 +1,5 @@
 //! Fault injection: the [`FaultSpec`] JSON type of `POST /_mock/faults`, the active fault state,
-//! and the per-connection [`ConnPlan`] the outbound writers follow.
+//! and the per-connection `ConnPlan` the outbound writers follow.
 //!
 //! Determinism: every draw comes from a SplitMix64 RNG seeded from `seed` (or the server's
 //! configured seed). The k-th streaming connection after a fault set is installed gets the RNG

@@ -6,17 +6,18 @@
 //! Parlant agent (default `demo-agent`), OpenAI model (e.g. `mock-gpt`), chat-v2 session and
 //! native conversation works; API keys and bearer tokens are checked only when configured.
 //!
-//! | dialect | routes | module |
+//! | dialect | routes | details |
 //! |---|---|---|
-//! | `native` | WS `/native/v1/ws` | [`native`](crate#native) |
-//! | `openai` | `POST /v1/chat/completions`, `GET /v1/models` | |
-//! | `miptech` | `GET /healthz`, `POST /api/v1/chat`, `POST /api/v1/chat/{id}/messages`, WS `/api/v1/ws/chat` | |
-//! | `chat-v2` | WS `/v2/chat/{session_id}`, `POST /v2/chat` | |
-//! | `chat-interfaces` | `/api/public/chat-interfaces/{slug}/...` (sessions, messages, stream, history, upload) | |
-//! | `parlant` | `/sessions`, `/sessions/{id}/events`, `/agents` | |
-//! | control | `/_mock/faults`, `/_mock/restart`, `/_mock/received`, `/_mock/reset` | |
+//! | `native` | WS `/native/v1/ws` | [`native`] |
+//! | `openai` | `POST /v1/chat/completions`, `GET /v1/models` | [`openai`] |
+//! | `miptech` | `GET /healthz`, `POST /api/v1/chat`, `POST /api/v1/chat/{id}/messages`, WS `/api/v1/ws/chat` | [`miptech`] |
+//! | `chat-v2` | WS `/v2/chat/{session_id}`, `POST /v2/chat` | [`chat_v2`] |
+//! | `chat-interfaces` | `/api/public/chat-interfaces/{slug}/...` (sessions, messages, stream, history, upload) | [`chat_interfaces`] |
+//! | `parlant` | `/sessions`, `/sessions/{id}/events`, `/agents` | [`parlant`] |
+//! | control | `/_mock/faults`, `/_mock/restart`, `/_mock/received`, `/_mock/reset` | [`control`] |
 //!
-//! Each dialect module documents its exact routes, JSON fields and event names.
+//! Each dialect module documents its exact routes, JSON fields and event names; the scripted
+//! agent is described in [`agent`] and fault injection in [`faults`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -32,20 +33,20 @@
 //! # }
 //! ```
 
-mod agent;
-mod chat_interfaces;
-mod chat_v2;
+pub mod agent;
+pub mod chat_interfaces;
+pub mod chat_v2;
 mod config;
 mod conn;
-mod control;
+pub mod control;
 mod dialect;
-mod faults;
+pub mod faults;
 mod hub;
-mod miptech;
-mod native;
-mod openai;
+pub mod miptech;
+pub mod native;
+pub mod openai;
 mod outlet;
-mod parlant;
+pub mod parlant;
 mod server;
 mod util;
 

@@ -16,7 +16,8 @@
 //!   client id gets the same `message_id`, `duplicate: true`, and no new turn); `typing {active}`
 //!   (accepted, no answer); `cancel` (cancels the running turn -> `turn_cancelled`); `ping {nonce}`
 //!   -> `pong {nonce}`; `pong` (ignored). Malformed JSON, binary frames, a second `hello`, unknown
-//!   types or missing fields get `error {code:"bad_request"}` and the socket stays open.
+//!   types or missing fields get `error {code:"bad_request"}` and the socket stays open; when the
+//!   refused frame was a `send` with a `client_id`, the error carries that `client_id`.
 //! - Server pings `{"type":"ping","nonce":N}` every `heartbeat_ms` (config `ping_interval`).
 //! - On `POST /_mock/restart` with `goodbye`, sockets get `{"type":"goodbye","reason":"restart",
 //!   "retry_after_ms":N}` before the drop.
@@ -187,8 +188,12 @@ async fn handle(shared: &Arc<Shared>, conv: &Arc<Conv>, out: &Outlet<Message>, r
                 frame["client_id"].as_str().filter(|s| !s.is_empty()),
                 frame["text"].as_str(),
             ) else {
-                out.send(error_frame("bad_request", "send needs client_id and text"))
-                    .await;
+                let mut err = json!({ "type": "error", "code": "bad_request",
+                    "message": "send needs client_id and text", "retryable": false });
+                if let Some(cid) = frame["client_id"].as_str() {
+                    err["client_id"] = json!(cid);
+                }
+                out.send(text(&err)).await;
                 return;
             };
             let hub = &shared.hub;

@@ -28,6 +28,10 @@ pub(crate) trait Wire: Send + 'static {
     type Item: Clone + Send + 'static;
     /// Writes one frame; `false` when the peer is gone.
     fn write(&mut self, item: Self::Item) -> impl Future<Output = bool> + Send;
+    /// Waits until written frames have reached the socket (before a drop).
+    fn settle(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// A WebSocket's sending half.
@@ -47,6 +51,18 @@ impl Wire for SseWire {
     type Item = Event;
     async fn write(&mut self, item: Event) -> bool {
         self.0.send(item).await.is_ok()
+    }
+
+    async fn settle(&mut self) {
+        // The body has taken every queued event once the channel is empty; give hyper a moment
+        // to put the last one on the socket.
+        for _ in 0..1000 {
+            if self.0.capacity() == self.0.max_capacity() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -114,12 +130,13 @@ struct Writer<W: Wire> {
 
 impl<W: Wire> Writer<W> {
     /// Checks the frame-count faults; `Stop` when the connection must go quiet or die.
-    fn limits(&mut self) -> Flow {
+    async fn limits(&mut self) -> Flow {
         if self.plan.half_open_after.is_some_and(|n| self.sent >= n) {
             self.half_tx.send_replace(true);
             return Flow::Stop;
         }
         if self.plan.drop_after.is_some_and(|n| self.sent >= n) {
+            self.wire.settle().await;
             self.ctl.kill();
             return Flow::Stop;
         }
@@ -131,7 +148,7 @@ impl<W: Wire> Writer<W> {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if let Flow::Stop = self.limits() {
+        if let Flow::Stop = self.limits().await {
             return Flow::Stop;
         }
         let dup = self.plan.rng.chance(self.plan.duplicate_rate);
@@ -140,7 +157,7 @@ impl<W: Wire> Writer<W> {
         }
         self.sent += 1;
         if dup {
-            if let Flow::Stop = self.limits() {
+            if let Flow::Stop = self.limits().await {
                 return Flow::Stop;
             }
             if !self.wire.write(item).await {
@@ -148,7 +165,7 @@ impl<W: Wire> Writer<W> {
             }
             self.sent += 1;
         }
-        self.limits()
+        self.limits().await
     }
 
     async fn flush(&mut self, pending: &mut Vec<W::Item>) -> Flow {
@@ -182,7 +199,7 @@ async fn writer<W: Wire>(
         sent: 0,
     };
     let mut pending = Vec::new();
-    let mut flow = w.limits();
+    let mut flow = w.limits().await;
     while let Flow::Go = flow {
         let next = if pending.is_empty() {
             rx.recv().await

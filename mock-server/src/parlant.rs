@@ -94,12 +94,14 @@ fn unprocessable(loc: &[&str], msg: &str) -> Response {
         .into_response()
 }
 
-fn session_of(shared: &Shared, id: &str) -> Result<Arc<Conv>, Response> {
+fn session_of(shared: &Shared, id: &str) -> Result<Arc<Conv>, Box<Response>> {
     shared
         .hub
         .get(Dialect::Parlant, id)
         .filter(|c| c.meta("session").is_some())
-        .ok_or_else(|| ApiError::not_found(format!("Session {id} not found")).into_response_for(D))
+        .ok_or_else(|| {
+            Box::new(ApiError::not_found(format!("Session {id} not found")).into_response_for(D))
+        })
 }
 
 async fn create_session(State(shared): AppState, body: Bytes) -> Response {
@@ -126,7 +128,7 @@ async fn create_session(State(shared): AppState, body: Bytes) -> Response {
 async fn read_session(State(shared): AppState, Path(id): Path<String>) -> Response {
     match session_of(&shared, &id) {
         Ok(conv) => Json(conv.meta("session").unwrap_or(Value::Null)).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -165,7 +167,7 @@ async fn create_event(
 ) -> Response {
     let conv = match session_of(&shared, &id) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let body = match parse_object(&body) {
         Ok(b) => b,
@@ -405,12 +407,15 @@ struct Filter {
 }
 
 impl Filter {
-    fn parse(q: &HashMap<String, String>) -> Result<Filter, Response> {
+    fn parse(q: &HashMap<String, String>) -> Result<Filter, Box<Response>> {
         let min_offset = match q.get("min_offset") {
             None => 0,
-            Some(v) => v
-                .parse::<u64>()
-                .map_err(|_| unprocessable(&["query", "min_offset"], "must be an integer >= 0"))?,
+            Some(v) => v.parse::<u64>().map_err(|_| {
+                Box::new(unprocessable(
+                    &["query", "min_offset"],
+                    "must be an integer >= 0",
+                ))
+            })?,
         };
         let kinds: Vec<String> = q
             .get("kinds")
@@ -425,10 +430,10 @@ impl Filter {
             .iter()
             .find(|k| !matches!(k.as_str(), "message" | "tool" | "status" | "custom"))
         {
-            return Err(unprocessable(
+            return Err(Box::new(unprocessable(
                 &["query", "kinds"],
                 &format!("unknown kind {bad}"),
-            ));
+            )));
         }
         let correlation = q
             .get("correlation_id")
@@ -458,13 +463,15 @@ impl Filter {
     }
 }
 
-fn wait_secs(q: &HashMap<String, String>) -> Result<u64, Response> {
+fn wait_secs(q: &HashMap<String, String>) -> Result<u64, Box<Response>> {
     match q.get("wait_for_data") {
         None => Ok(60),
-        Some(v) => v
-            .parse::<i64>()
-            .map(|n| n.max(0) as u64)
-            .map_err(|_| unprocessable(&["query", "wait_for_data"], "must be an integer")),
+        Some(v) => v.parse::<i64>().map(|n| n.max(0) as u64).map_err(|_| {
+            Box::new(unprocessable(
+                &["query", "wait_for_data"],
+                "must be an integer",
+            ))
+        }),
     }
 }
 
@@ -481,11 +488,11 @@ async fn list_events(
 ) -> Response {
     let conv = match session_of(&shared, &id) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (filter, wait) = match (Filter::parse(&q), wait_secs(&q)) {
         (Ok(f), Ok(w)) => (f, w),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(r), _) | (_, Err(r)) => return *r,
     };
     if flag(&q, "sse") {
         let plan = shared.faults.conn_plan(Dialect::Parlant);
@@ -555,11 +562,11 @@ async fn read_event(
 ) -> Response {
     let conv = match session_of(&shared, &id) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let wait = match wait_secs(&q) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let wanted = event_id.clone();
     let find = move |conv: &Conv| {

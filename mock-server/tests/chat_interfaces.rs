@@ -1,5 +1,6 @@
 //! The chat-interfaces dialect: sessions, messages -> executionId, the SSE stream with ids and
 //! Last-Event-ID resume, history, upload limits, rate limit with Retry-After, idempotency.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The chat-v2 dialect: text and audio over the WebSocket, tool start/end, transcripts,
 //! ping/pong, the HTTP fallback and history.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The miptech dialect: the 4-step connect flow, streamed response events, REST messages
 //! delivered over the socket, idempotent re-send, tenant and API-key checks, bad input.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The native dialect against a plain WebSocket client: handshake, streaming, idempotent
 //! re-send, resume from `since_seq`, auth, cancel, bad input.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The openai dialect against reqwest: streaming chunks, non-streaming completion, tool calls,
 //! scripted errors, idempotent re-send and bearer auth.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

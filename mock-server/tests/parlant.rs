@@ -1,5 +1,6 @@
 //! The parlant dialect: sessions, customer events, inclusive long-poll with 504 on timeout,
 //! status and tool events, streamed message chunks ending with null, cancel, idempotency.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -19,8 +19,8 @@
 //!   toolCalls}]}` (user and assistant messages, oldest first).
 //! - `POST .../{slug}/upload` (multipart; `file` plus `sessionToken`): see [`upload`].
 
-pub(crate) mod stream;
-pub(crate) mod upload;
+pub mod stream;
+pub mod upload;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
