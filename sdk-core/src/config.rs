@@ -53,6 +53,9 @@ pub struct Config {
     pub pong_timeout: Duration,
     /// Silence after which a connection without pings is presumed dead (default 45 s).
     pub idle_timeout: Duration,
+    /// A sent message not acknowledged within this time means the connection lost it: the
+    /// engine reconnects and re-sends (dialects with acks only; default 20 s).
+    pub ack_timeout: Duration,
     /// Silence on an open turn after which it fails with `Timeout` (default 30 s).
     pub turn_timeout: Duration,
     /// Outbound queue bound, counting queued and in-flight (unacked) messages (default 50).
@@ -88,6 +91,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(30),
             pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(20),
             turn_timeout: Duration::from_secs(30),
             queue_capacity: 50,
             overflow: OverflowPolicy::DropOldest,
@@ -111,6 +115,7 @@ impl Config {
             ("ping_interval", self.ping_interval),
             ("pong_timeout", self.pong_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("ack_timeout", self.ack_timeout),
             ("turn_timeout", self.turn_timeout),
         ];
         for (name, value) in positive {

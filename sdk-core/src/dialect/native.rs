@@ -362,12 +362,11 @@ impl NativeDialect {
             self.last_seq = last;
             self.accept_gap = true;
         } else if !resumed {
-            if self.last_seq > 0 {
-                out.discontinuity(format!(
-                    "events after seq {} were evicted by the server",
-                    self.last_seq
-                ));
-            }
+            // also for since_seq 0: the app asked for the whole history and cannot have it
+            out.discontinuity(format!(
+                "events after seq {} were evicted by the server",
+                self.last_seq
+            ));
             self.accept_gap = true;
         }
         out.ready();

@@ -79,6 +79,11 @@ impl Engine {
                 let f = Failure::new(FailureKind::Initializing, "ready timeout");
                 self.connection_failed(now, f);
             }
+            Conn::Ready if self.ack_deadline().is_some_and(|t| now >= t) => {
+                let ms = self.config.ack_timeout.as_millis();
+                let f = Failure::new(FailureKind::Timeout, format!("no ack within {ms} ms"));
+                self.connection_failed(now, f);
+            }
             Conn::Ready => self.check_liveness(now),
             Conn::Backoff(b) if now >= b.until => self.start_attempt(now),
             _ => {}
@@ -98,16 +103,32 @@ impl Engine {
         match self.conn {
             Conn::Connecting(d) | Conn::Connected(d) => Some(d.at),
             Conn::Backoff(b) => Some(b.until),
-            Conn::Ready => match self.caps.liveness {
-                Liveness::Ping => Some(
-                    self.pong_deadline
-                        .unwrap_or(self.last_rx + self.config.ping_interval),
-                ),
-                Liveness::Idle => Some(self.last_rx + self.config.idle_timeout),
-                _ => None,
-            },
+            Conn::Ready => {
+                let liveness = match self.caps.liveness {
+                    Liveness::Ping => Some(
+                        self.pong_deadline
+                            .unwrap_or(self.last_rx + self.config.ping_interval),
+                    ),
+                    Liveness::Idle => Some(self.last_rx + self.config.idle_timeout),
+                    _ => None,
+                };
+                let ack = self.ack_deadline();
+                match (liveness, ack) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => None,
         }
+    }
+
+    /// A message handed over on this connection waits for its ack until then.
+    fn ack_deadline(&self) -> Option<Instant> {
+        if !self.caps.acks {
+            return None;
+        }
+        let sent = self.queue.oldest_unacked(self.epoch)?;
+        Some(sent + self.config.ack_timeout)
     }
 
     fn check_liveness(&mut self, now: Instant) {

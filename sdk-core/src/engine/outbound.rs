@@ -92,7 +92,7 @@ impl Engine {
             match result {
                 Ok(()) => {
                     if self.caps.acks {
-                        self.queue.mark_in_flight(id, self.epoch);
+                        self.queue.mark_in_flight(id, self.epoch, now);
                     } else {
                         self.queue.remove(id);
                     }

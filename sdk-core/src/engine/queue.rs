@@ -7,6 +7,7 @@
 //! overflow policy only ever drops messages that were never sent: dropping an in-flight one could
 //! report `Failed` for a message the server already stored.
 
+use crate::Instant;
 use crate::config::OverflowPolicy;
 use crate::ids::ClientId;
 use std::collections::VecDeque;
@@ -31,6 +32,8 @@ pub(crate) struct Pending {
     pub(crate) stage: Stage,
     /// Connection epoch of the last hand-over to the dialect.
     pub(crate) epoch: u64,
+    /// When it was last handed over.
+    pub(crate) sent_at: Instant,
 }
 
 /// Result of offering a message to a full or non-full queue.
@@ -78,6 +81,7 @@ impl Queue {
             payload,
             stage: Stage::Queued,
             epoch: 0,
+            sent_at: Instant::ZERO,
         });
         Admit::Accepted { dropped }
     }
@@ -88,11 +92,21 @@ impl Queue {
         self.items.remove(i)
     }
 
-    pub(crate) fn mark_in_flight(&mut self, id: ClientId, epoch: u64) {
+    pub(crate) fn mark_in_flight(&mut self, id: ClientId, epoch: u64, now: Instant) {
         if let Some(p) = self.items.iter_mut().find(|p| p.id == id) {
             p.stage = Stage::InFlight;
             p.epoch = epoch;
+            p.sent_at = now;
         }
+    }
+
+    /// When the oldest message handed over on connection `epoch` was sent, if any awaits an ack.
+    pub(crate) fn oldest_unacked(&self, epoch: u64) -> Option<Instant> {
+        self.items
+            .iter()
+            .filter(|p| p.stage == Stage::InFlight && p.epoch == epoch)
+            .map(|p| p.sent_at)
+            .min()
     }
 
     /// Ids of all messages in send order, with stage and epoch (snapshot for flushing).
@@ -134,15 +148,17 @@ mod tests {
         let mut q = Queue::new(2, OverflowPolicy::DropOldest);
         assert_eq!(q.push(id(1), text()), Admit::Accepted { dropped: None });
         assert_eq!(q.push(id(2), text()), Admit::Accepted { dropped: None });
-        q.mark_in_flight(id(1), 1);
+        q.mark_in_flight(id(1), 1, Instant::from_millis(5));
         assert_eq!(
             q.push(id(3), text()),
             Admit::Accepted {
                 dropped: Some(id(2))
             }
         );
-        q.mark_in_flight(id(3), 1);
+        q.mark_in_flight(id(3), 1, Instant::from_millis(7));
         assert_eq!(q.push(id(4), text()), Admit::FailedNew);
+        assert_eq!(q.oldest_unacked(1), Some(Instant::from_millis(5)));
+        assert_eq!(q.oldest_unacked(2), None);
         assert_eq!(q.len(), 2);
         assert_eq!(
             q.snapshot(),

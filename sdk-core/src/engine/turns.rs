@@ -39,6 +39,14 @@ struct PartKey {
     channel: TextChannel,
 }
 
+/// Length of a part's text in characters: on the wire (the backend's offsets) and as shown to
+/// the app (shorter only after text was lost to a gap).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PartLen {
+    wire: u64,
+    app: u64,
+}
+
 #[derive(Debug)]
 struct Held {
     key: PartKey,
@@ -55,7 +63,7 @@ pub(crate) struct Turns {
     open: Vec<OpenTurn>,
     closed: HashSet<String, FnvBuild>,
     closed_order: VecDeque<String>,
-    parts: VecDeque<(PartKey, u64)>,
+    parts: VecDeque<(PartKey, PartLen)>,
     held: Option<Held>,
 }
 
@@ -125,19 +133,25 @@ impl Turns {
                 match update {
                     TextUpdate::Append { text, offset: at } => {
                         let known = self.part_len(&key);
-                        let start = offset.unwrap_or(known);
+                        let start = offset.unwrap_or(known.wire);
                         let n = text.chars().count() as u64;
-                        if start.saturating_add(n) <= known {
+                        if start.saturating_add(n) <= known.wire {
                             return; // replayed text
                         }
-                        if start < known {
-                            let skip = usize::try_from(known - start).unwrap_or(usize::MAX);
+                        if start < known.wire {
+                            let skip = usize::try_from(known.wire - start).unwrap_or(usize::MAX);
                             let cut = text.char_indices().nth(skip).map_or(text.len(), |(i, _)| i);
                             text.drain(..cut);
                         }
-                        *at = start.max(known);
-                        let end = *at + text.chars().count() as u64;
-                        self.set_part_len(key.clone(), end);
+                        // After a gap (text lost with a reported discontinuity) the app's text is
+                        // shorter than the wire's: offsets given to the app stay contiguous.
+                        let m = text.chars().count() as u64;
+                        *at = known.app;
+                        let len = PartLen {
+                            wire: start.max(known.wire) + m,
+                            app: known.app + m,
+                        };
+                        self.set_part_len(key.clone(), len);
                         if !self.coalesce.is_zero() {
                             self.hold(now, key, item, out);
                             return;
@@ -145,7 +159,7 @@ impl Turns {
                     }
                     TextUpdate::Replace { text } => {
                         let n = text.chars().count() as u64;
-                        self.set_part_len(key, n);
+                        self.set_part_len(key, PartLen { wire: n, app: n });
                     }
                 }
             }
@@ -330,15 +344,15 @@ impl Turns {
         });
     }
 
-    fn part_len(&self, key: &PartKey) -> u64 {
+    fn part_len(&self, key: &PartKey) -> PartLen {
         self.parts
             .iter()
             .rev()
             .find(|(k, _)| k == key)
-            .map_or(0, |(_, n)| *n)
+            .map_or(PartLen::default(), |(_, n)| *n)
     }
 
-    fn set_part_len(&mut self, key: PartKey, len: u64) {
+    fn set_part_len(&mut self, key: PartKey, len: PartLen) {
         if let Some(entry) = self.parts.iter_mut().rev().find(|(k, _)| *k == key) {
             entry.1 = len;
             return;

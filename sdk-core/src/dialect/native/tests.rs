@@ -74,7 +74,13 @@ fn evicted_history_and_history_reset_report_a_discontinuity() {
     assert!(matches!(&actions[2], Action::Discontinuity { reason } if reason.contains("evicted")));
     let (_, _, fresh) = ready(None, welcome(900, false));
     assert!(
-        !fresh
+        fresh
+            .iter()
+            .any(|a| matches!(a, Action::Discontinuity { .. }))
+    );
+    let (_, _, complete) = ready(None, welcome(900, true));
+    assert!(
+        !complete
             .iter()
             .any(|a| matches!(a, Action::Discontinuity { .. }))
     );

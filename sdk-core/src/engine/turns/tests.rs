@@ -92,6 +92,24 @@ fn replayed_and_overlapping_deltas_never_double_text() {
 }
 
 #[test]
+fn a_gap_keeps_app_offsets_contiguous() {
+    let mut turns = Turns::new(Duration::from_secs(30), Duration::ZERO);
+    let mut out = Vec::new();
+    turns.process(t(0), delta("t", "m", "ab"), Some(0), &mut out);
+    turns.process(t(0), delta("t", "m", "ef"), Some(4), &mut out); // "cd" was lost
+    turns.process(t(0), delta("t", "m", "efg"), Some(4), &mut out); // overlap in wire space
+    turns.process(t(0), delta("t", "m", "ab"), Some(0), &mut out); // replay
+    assert_eq!(
+        appended(&out),
+        [
+            ("ab".to_string(), 0),
+            ("ef".to_string(), 2),
+            ("g".to_string(), 4)
+        ]
+    );
+}
+
+#[test]
 fn replace_sets_the_length_for_later_appends() {
     let mut turns = Turns::new(Duration::from_secs(30), Duration::ZERO);
     let mut out = Vec::new();
