@@ -1,6 +1,9 @@
 //! Decoding of Parlant events into normalized events: turn tracking from `status` events,
 //! complete and streamed (growing `chunks`) agent messages, tool calls, cursors and dedup keys.
 //!
+//! A `ready` status that arrives while a message of its turn is still growing is held back
+//! until the message's last snapshot has been delivered, so the turn never ends before its text.
+//!
 //! Dedup keys are the event id, refined where one event is served several times: a streamed
 //! message yields `<id>#start`, one `<id>#<chunk count>` per snapshot and `<id>#done`, so a
 //! re-served snapshot is dropped and a grown one is not. Cursors are `<session>@<offset>` and
@@ -28,6 +31,9 @@ pub(super) struct State {
     own: BTreeMap<u64, ClientId>,
     /// The last poll brought events past the previous offset.
     progress: bool,
+    /// The turn's completion, held while one of its messages is unfinished (the `ready` status
+    /// is served before the message's last snapshot is re-fetched).
+    held: Vec<Decoded>,
 }
 
 impl State {
@@ -85,7 +91,19 @@ impl State {
             if let Some(ts) = event.timestamp_ms.and_then(|t| u64::try_from(t).ok()) {
                 d = d.timestamp(ts);
             }
-            out.emit(d);
+            if matches!(d.event, Ev::TurnCompleted { .. }) && !self.unfinished.is_empty() {
+                self.held.push(d);
+            } else {
+                out.emit(d);
+            }
+        }
+        if self.unfinished.is_empty() && !self.held.is_empty() {
+            for d in std::mem::take(&mut self.held) {
+                if self.turn.as_deref() == d.turn_id.as_deref() {
+                    self.turn = None;
+                }
+                out.emit(d);
+            }
         }
     }
 
@@ -177,8 +195,12 @@ impl State {
                 let turn = self.ensure_turn(origin, reply_to, emitted);
                 emitted.push(status(AgentStatus::Typing).turn(turn).dedup(k));
             }
-            "ready" => match self.turn.take() {
+            "ready" => match self.turn.clone() {
                 Some(turn) => {
+                    // Closed here, or when its unfinished message completes (see `decode`).
+                    if self.unfinished.is_empty() {
+                        self.turn = None;
+                    }
                     let done = Ev::TurnCompleted {
                         finish_reason: Some("stop".into()),
                         usage: None,
