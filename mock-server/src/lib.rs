@@ -39,6 +39,7 @@ pub mod chat_v2;
 mod config;
 mod conn;
 pub mod control;
+mod conv;
 mod dialect;
 pub mod faults;
 mod hub;

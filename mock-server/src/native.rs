@@ -144,9 +144,10 @@ async fn session(
         return;
     }
     let cursor = since.min(last);
-    tokio::spawn(outlet::follow(conv.clone(), out.clone(), cursor, |f| {
+    let follow = outlet::follow(conv.clone(), out.clone(), cursor, |f| {
         Step::Send(text(&f.data))
-    }));
+    });
+    let _follower = outlet::AbortOnDrop(tokio::spawn(follow));
     let mut restarts = shared.restarts.subscribe();
     restarts.borrow_and_update();
     let mut ping = tokio::time::interval_at(

@@ -24,13 +24,17 @@ const REORDER_IDLE: Duration = Duration::from_millis(25);
 const CAPACITY: usize = 32;
 
 /// Where the writer task puts frames.
-pub(crate) trait Wire: Send + 'static {
+pub(crate) trait Wire: Send + Sync + 'static {
     type Item: Clone + Send + 'static;
     /// Writes one frame; `false` when the peer is gone.
     fn write(&mut self, item: Self::Item) -> impl Future<Output = bool> + Send;
     /// Waits until written frames have reached the socket (before a drop).
     fn settle(&mut self) -> impl Future<Output = ()> + Send {
         async {}
+    }
+    /// Resolves when the peer is known to be gone without writing (SSE bodies dropped).
+    fn closed(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
     }
 }
 
@@ -51,6 +55,10 @@ impl Wire for SseWire {
     type Item = Event;
     async fn write(&mut self, item: Event) -> bool {
         self.0.send(item).await.is_ok()
+    }
+
+    async fn closed(&self) {
+        self.0.closed().await;
     }
 
     async fn settle(&mut self) {
@@ -78,6 +86,15 @@ pub(crate) fn sse_channel() -> (
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
     (SseWire(tx), stream)
+}
+
+/// Aborts a task when dropped (followers of a connection that ended).
+pub(crate) struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Handle to a connection's writer.
@@ -201,15 +218,22 @@ async fn writer<W: Wire>(
     let mut pending = Vec::new();
     let mut flow = w.limits().await;
     while let Flow::Go = flow {
-        let next = if pending.is_empty() {
-            rx.recv().await
-        } else {
-            match tokio::time::timeout(REORDER_IDLE, rx.recv()).await {
-                Ok(item) => item,
-                Err(_) => {
-                    flow = w.flush(&mut pending).await;
-                    continue;
+        let idle = pending.is_empty();
+        let next = tokio::select! {
+            _ = w.wire.closed() => return,
+            next = async {
+                if idle {
+                    Some(rx.recv().await)
+                } else {
+                    tokio::time::timeout(REORDER_IDLE, rx.recv()).await.ok()
                 }
+            } => next,
+        };
+        let next = match next {
+            Some(item) => item,
+            None => {
+                flow = w.flush(&mut pending).await;
+                continue;
             }
         };
         let Some(item) = next else {

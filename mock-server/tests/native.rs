@@ -177,3 +177,23 @@ async fn tool_error_and_cancel_scripts() {
     let ev = ws.until(is_turn_end).await;
     assert_eq!(ev.last().unwrap()["kind"], "turn_cancelled");
 }
+
+#[tokio::test]
+async fn flood_delivers_every_event_in_order() {
+    let srv = server().await;
+    let (mut ws, _) = hello(&srv.ws_url(), "flood", 0).await;
+    ws.send(json!({"type": "send", "client_id": "f", "text": "/flood 30000"}))
+        .await;
+    let frames = ws.until(is_turn_end).await;
+    let events: Vec<&Value> = frames.iter().filter(|f| f["type"] == "event").collect();
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gapless despite retention of 10 000"
+    );
+    assert_eq!(
+        events.iter().filter(|e| e["kind"] == "text_delta").count(),
+        30000
+    );
+}
