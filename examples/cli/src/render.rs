@@ -69,8 +69,10 @@ pub struct Renderer {
     style: Style,
     indent: &'static str,
     mid_line: bool,
-    /// The open streamed line already shows some text.
-    line_has_text: bool,
+    /// The text shown on the open streamed line.
+    shown: String,
+    /// Author of the message being streamed.
+    label: &'static str,
     /// Show message status and agent status chatter.
     verbose: bool,
 }
@@ -82,7 +84,8 @@ impl Renderer {
             style,
             indent,
             mid_line: false,
-            line_has_text: false,
+            shown: String::new(),
+            label: "assistant",
             verbose,
         }
     }
@@ -108,14 +111,9 @@ impl Renderer {
                 self.line(&s.dim(&format!("· agent {}", agent(status))))
             }
             Event::MessageStarted { role } => {
+                // the label is printed with the first text, so an empty message leaves no line
                 self.break_line();
-                self.write(&format!(
-                    "{}{} ",
-                    self.indent,
-                    s.bold(&format!("{}:", role_name(role)))
-                ));
-                self.mid_line = true;
-                self.line_has_text = false;
+                self.label = role_name(role);
             }
             Event::TextDelta { channel, update } => self.text(*channel, update),
             Event::MessageCompleted { .. } => self.break_line(),
@@ -176,7 +174,7 @@ impl Renderer {
         if self.mid_line {
             self.write("\n");
             self.mid_line = false;
-            self.line_has_text = false;
+            self.shown.clear();
         }
     }
 
@@ -185,31 +183,35 @@ impl Renderer {
             return;
         }
         match update {
-            TextUpdate::Append { text, .. } => {
-                if !self.mid_line {
-                    self.write(&format!(
-                        "{}{} ",
-                        self.indent,
-                        self.style.bold("assistant:")
-                    ));
-                    self.mid_line = true;
-                }
-                self.write(text);
-                self.line_has_text |= !text.is_empty();
-            }
-            TextUpdate::Replace { text } if self.mid_line && !self.line_has_text => {
-                self.write(text);
-                self.line_has_text = !text.is_empty();
+            TextUpdate::Append { text, .. } => self.stream(text),
+            // a snapshot that extends what is shown (Parlant's growing chunks) reads as a stream
+            TextUpdate::Replace { text } if text.starts_with(self.shown.as_str()) => {
+                let rest = text[self.shown.len()..].to_string();
+                self.stream(&rest);
             }
             TextUpdate::Replace { text } => {
                 self.break_line();
-                let label = self.style.yellow("assistant (replaced):");
+                let label = self.style.yellow(&format!("{} (replaced):", self.label));
                 self.write(&format!("{}{label} {text}", self.indent));
                 self.mid_line = true;
-                self.line_has_text = true;
+                self.shown = text.clone();
             }
             _ => {}
         }
+    }
+
+    /// Appends `text` to the streamed line, opening it with the author's label.
+    fn stream(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if !self.mid_line {
+            let label = self.style.bold(&format!("{}:", self.label));
+            self.write(&format!("{}{label} ", self.indent));
+            self.mid_line = true;
+        }
+        self.write(text);
+        self.shown.push_str(text);
     }
 
     fn write(&self, text: &str) {

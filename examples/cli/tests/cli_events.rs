@@ -116,6 +116,8 @@ events_tests! {
     native: DialectKind::Native;
     miptech: DialectKind::Miptech;
     chat_v2: DialectKind::ChatV2;
+    chat_interfaces: DialectKind::ChatInterfaces;
+    parlant: DialectKind::Parlant;
     openai: DialectKind::Openai;
 }
 

@@ -137,6 +137,7 @@ dialect_tests! {
     native: DialectKind::Native, 1;
     miptech: DialectKind::Miptech, 2;
     chat_v2: DialectKind::ChatV2, 3;
+    chat_interfaces: DialectKind::ChatInterfaces, 4;
     parlant: DialectKind::Parlant, 5;
     openai: DialectKind::Openai, 6;
 }

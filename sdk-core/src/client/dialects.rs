@@ -107,10 +107,12 @@ impl DialectKind {
             DialectKind::ChatV2 => Ok(Box::new(crate::dialect::chat_v2::ChatV2::from_params(
                 base_url, params,
             ))),
+            DialectKind::ChatInterfaces => Ok(Box::new(
+                crate::dialect::chat_interfaces::ChatInterfaces::from_params(base_url, params),
+            )),
             DialectKind::Parlant => Ok(Box::new(crate::dialect::parlant::Parlant::from_params(
                 base_url, params,
             ))),
-            other => Err(BuildError::DialectUnavailable(other)),
         }
     }
 }
