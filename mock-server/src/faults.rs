@@ -13,7 +13,8 @@
 //! GETs) with the status, the dialect's error body and `Retry-After`. `refuse_connections_ms`
 //! closes new TCP connections at accept time (dialect `*`) or new requests of one dialect for
 //! that long. `once` makes the frame faults fire on the first streaming connection only and
-//! the HTTP error on the first request it hits; then they are spent.
+//! the HTTP error on the first request it hits; then they are spent (with `once`, plain HTTP
+//! responses are not delayed).
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -11,7 +11,8 @@
 //!   `execution:completed {executionId, threadId, status:"completed"}`, `execution:failed
 //!   {executionId, threadId, status:"failed", error}`.
 //! - A `: heartbeat` comment every 15 s (config `heartbeat_interval`).
-//! - Start position: after `Last-Event-ID` (header, or `lastEventId` query) when given; else
+//! - Start position: after `Last-Event-ID` (header, or `lastEventId` query) when given (if
+//!   events after it were evicted, after the gap: `connected`'s id is then past it); else
 //!   from the start of `executionId`'s events when given; else from the start of the execution
 //!   in progress, if any (so a client that opens the stream right after `POST messages` misses
 //!   nothing); else only new events.
@@ -77,6 +78,15 @@ pub(crate) async fn stream(
             .find(|t| !t.done)
             .map(|t| t.after_seq)
             .unwrap_or_else(|| conv.last_seq()),
+    };
+    // Events evicted from the log cannot be replayed: start after the gap, so the `connected`
+    // id (past the client's cursor) tells it so.
+    let cursor = match conv.frames_after(cursor) {
+        (frames, true) => frames
+            .first()
+            .map(|f| f.seq - 1)
+            .unwrap_or_else(|| conv.last_seq()),
+        _ => cursor,
     };
     let plan = shared.faults.conn_plan(Dialect::ChatInterfaces);
     let (wire, body) = outlet::sse_channel();
