@@ -103,6 +103,8 @@
 //!   and is dropped; a jump (`seq > last + 1`) means a frame was lost, so the client reconnects
 //!   and resumes. After `"resumed":false` the first replayed event may jump. A `welcome` whose
 //!   `last_seq` is below `since_seq` means the server lost its history: one `Discontinuity`.
+//! - A frame other than `event` arriving while events up to the `welcome`'s `last_seq` are still
+//!   missing means the replay lost some: the client reconnects and resumes.
 //! - `error` codes map to failures: `unauthorized` (no retry), `rate_limited`, `restarting`,
 //!   retryable `server_error`; `goodbye` reconnects after `retry_after_ms`.
 
@@ -178,6 +180,8 @@ pub struct NativeDialect {
     accept_gap: bool,
     /// Incremented when the server's history restarts, so dedup keys of the new history differ.
     history_epoch: u64,
+    /// `last_seq` announced by `welcome`: the replay must reach it before any later frame.
+    replay_until: u64,
 }
 
 impl NativeDialect {
@@ -190,6 +194,7 @@ impl NativeDialect {
             last_seq: 0,
             accept_gap: false,
             history_epoch: 0,
+            replay_until: 0,
         }
     }
 
@@ -286,6 +291,7 @@ impl Dialect for NativeDialect {
         self.conn = None;
         self.welcomed = false;
         self.accept_gap = false;
+        self.replay_until = 0;
     }
 }
 
@@ -302,6 +308,17 @@ impl NativeDialect {
             Err(_) => return out.emit(Decoded::protocol_error("invalid JSON", text.as_bytes())),
         };
         let kind = str_field(&value, "type").unwrap_or_default();
+        if self.welcomed && kind != "event" && kind != "welcome" {
+            if self.last_seq < self.replay_until {
+                // Frames are in order on the socket, so a control frame after `welcome` means
+                // the replay is over: events up to the announced `last_seq` went missing.
+                let (got, want) = (self.last_seq, self.replay_until);
+                return out.fail(Failure::protocol(format!(
+                    "replay incomplete: got events up to {got} of {want}"
+                )));
+            }
+            self.replay_until = 0;
+        }
         match kind {
             "event" => self.on_event(value, out),
             "ack" => match str_field(&value, "client_id").map(str::parse::<ClientId>) {
@@ -353,6 +370,7 @@ impl NativeDialect {
             .get("resumed")
             .and_then(Value::as_bool)
             .unwrap_or(true);
+        self.replay_until = last;
         if last < self.last_seq {
             out.discontinuity(format!(
                 "the server's history restarted (its last seq {last} is below ours {})",

@@ -262,7 +262,14 @@ impl Turns {
                 true
             }
             Event::ToolArgsDelta { tool_id, .. } | Event::ToolProgress { tool_id, .. } => {
-                !t.closed_tools.contains(tool_id)
+                if t.closed_tools.contains(tool_id) {
+                    return false;
+                }
+                // its start was lost (gap): track it anyway so it still gets a terminal event
+                if !t.open_tools.contains(tool_id) && t.open_tools.len() < TOOLS_PER_TURN {
+                    t.open_tools.push(tool_id.clone());
+                }
+                true
             }
             Event::ToolCompleted { tool_id, .. } | Event::ToolFailed { tool_id, .. } => {
                 if t.closed_tools.contains(tool_id) {

@@ -18,6 +18,9 @@ pub enum ServerOut {
 
 struct Turn {
     id: String,
+    reply_to: String,
+    /// Its first event is in the log.
+    started: bool,
     token: u64,
     steps: VecDeque<Value>,
     open_tool: Option<String>,
@@ -170,6 +173,7 @@ impl Server {
             "tool_completed" | "tool_failed" => turn.open_tool = None,
             _ => {}
         }
+        turn.started = true;
         let more = !turn.steps.is_empty();
         self.append(ev, &mut out);
         if more {
@@ -214,6 +218,10 @@ impl Server {
     }
 
     fn end_turn(&mut self, turn: Turn, terminal: &str, out: &mut Vec<ServerOut>) {
+        if !turn.started {
+            self.pending.push_front(turn.reply_to); // nothing shown yet: answer it later
+            return;
+        }
         if let Some(tool) = turn.open_tool {
             let ev =
                 json!({"kind":"tool_failed","turn_id":turn.id,"tool_id":tool,"error":"aborted"});
@@ -238,7 +246,7 @@ impl Server {
             v["turn_id"] = json!(id);
             steps.push_back(v);
         };
-        push(json!({"kind":"turn_started","reply_to":reply_to}));
+        push(json!({"kind":"turn_started","reply_to":reply_to.clone()}));
         push(json!({"kind":"status","stage":"processing"}));
         if rng.chance(0.4) {
             let tool = format!("tool-{n}");
@@ -267,6 +275,8 @@ impl Server {
         }
         self.turn = Some(Turn {
             id,
+            reply_to,
+            started: false,
             token: n,
             steps,
             open_tool: None,

@@ -353,3 +353,16 @@ fn refused_upgrade_is_classified_by_status() {
     let a = out.take();
     assert!(matches!(&a[1], Action::Fail(f) if f.kind == FailureKind::Auth));
 }
+
+#[test]
+fn an_incomplete_replay_is_detected_at_the_next_control_frame() {
+    let (mut d, conn, _) = ready(Some("2"), welcome(4, true));
+    let ev = |seq| json!({"type":"event","seq":seq,"kind":"turn_cancelled","turn_id":"t"});
+    assert_eq!(emitted(&feed(&mut d, conn, ev(3))).len(), 1);
+    let a = feed(&mut d, conn, json!({"type":"pong","nonce":1}));
+    assert!(matches!(&a[0], Action::Fail(f) if f.message.contains("3 of 4")));
+    // complete replay: control frames pass
+    let (mut d, conn, _) = ready(Some("2"), welcome(3, true));
+    feed(&mut d, conn, ev(3));
+    assert!(feed(&mut d, conn, json!({"type":"pong","nonce":1})).is_empty());
+}

@@ -226,3 +226,22 @@ fn bounded_memory_over_many_turns() {
     assert!(turns.closed.len() <= CLOSED_TURNS);
     assert!(turns.tracked_parts() <= PARTS);
 }
+
+#[test]
+fn a_tool_seen_without_its_start_still_gets_a_terminal() {
+    let mut turns = Turns::new(Duration::from_secs(30), Duration::ZERO);
+    let mut out = Vec::new();
+    let progress = item(
+        "t",
+        Event::ToolProgress {
+            tool_id: "x".into(),
+            message: "50%".into(),
+        },
+    );
+    turns.process(t(0), progress, None, &mut out);
+    turns.process(t(1), item("t", Event::TurnCancelled), None, &mut out);
+    assert_eq!(
+        names(&out),
+        ["turnStarted", "toolProgress", "toolFailed", "turnCancelled"]
+    );
+}
