@@ -14,9 +14,11 @@ pub mod raw_ws;
 
 use chatwire::backoff::BackoffPolicy;
 use chatwire::client::{ClientBuilder, EventStream, Receipt};
-use chatwire::event::{DeliveryStatus, Envelope, Event, Role, TextChannel, TextUpdate};
+use chatwire::event::{
+    DeliveryStatus, Envelope, Event, Role, TextChannel, TextUpdate, TurnErrorCode,
+};
 use chatwire::{Client, ConnectionState, DialectKind};
-use chatwire_mock::{MockConfig, MockServer, Received};
+use chatwire_mock::{FaultSpec, MockConfig, MockServer, Received};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -69,6 +71,8 @@ pub struct Session {
     pub client: Client,
     /// Every envelope received so far, in order.
     pub log: Vec<Envelope>,
+    /// Each message sent, with the length of the log when it was sent.
+    pub sends: Vec<(String, usize)>,
     events: EventStream,
 }
 
@@ -80,6 +84,7 @@ impl Session {
         Session {
             client,
             log: Vec::new(),
+            sends: Vec::new(),
             events,
         }
     }
@@ -90,8 +95,17 @@ impl Session {
     }
 
     /// Sends `text`, returning its receipt.
-    pub async fn send(&self, text: &str) -> Receipt {
+    pub async fn send(&mut self, text: &str) -> Receipt {
+        self.sends.push((text.to_string(), self.log.len()));
         self.client.send(text).await.unwrap()
+    }
+
+    /// The events from sending `text` up to the next send (or the end of the log).
+    pub fn segment(&self, text: &str) -> &[Envelope] {
+        let i = self.sends.iter().position(|(t, _)| t == text).unwrap();
+        let start = self.sends[i].1;
+        let end = self.sends.get(i + 1).map_or(self.log.len(), |s| s.1);
+        &self.log[start..end]
     }
 
     /// Receives until `pred` matches an event; returns its index in [`Session::log`].
@@ -358,6 +372,21 @@ pub fn assert_stream_clean(kind: DialectKind, log: &[Envelope]) {
             ctx()
         );
     }
+    // An assistant message completed twice is an answer shown twice.
+    let mut completed: BTreeMap<&str, u64> = BTreeMap::new();
+    for env in log {
+        if let (Event::MessageCompleted { .. } | Event::Message { .. }, Some(m)) =
+            (&env.event, env.message_id.as_deref())
+        {
+            if let Some(first) = completed.insert(m, env.seq) {
+                panic!(
+                    "message {m} completed at #{first} and #{}: {}",
+                    env.seq,
+                    ctx()
+                );
+            }
+        }
+    }
     // A turn event (other than streamed text) delivered twice is a duplicate that got through.
     let mut seen = BTreeMap::new();
     for env in log {
@@ -394,6 +423,83 @@ pub fn assert_received_once(kind: DialectKind, mock: &MockServer, texts: &[&str]
         "{kind}: {received:#?}"
     );
     received
+}
+
+/// Both sides after a fault: the stream is clean, the two replies are exact, the dialect either
+/// resumed silently or reported one discontinuity per lost connection and retried the turn.
+pub fn assert_recovered(s: &Session, mock: &MockServer, replies: &[(&str, &str)]) {
+    let kind = s.kind();
+    let log = &s.log;
+    assert_stream_clean(kind, log);
+    for (sent, reply) in replies {
+        let part = s.segment(sent);
+        assert_eq!(
+            assembled_text(part),
+            *reply,
+            "{kind}: reply to {sent}\n{}",
+            s.dump()
+        );
+        let last = part.iter().rev().find(|e| is_final_terminal(&e.event));
+        assert!(
+            matches!(last.map(|e| &e.event), Some(Event::TurnCompleted { .. })),
+            "{kind}: {sent} answered by TurnCompleted\n{}",
+            s.dump()
+        );
+    }
+    let failed: Vec<TurnErrorCode> = log
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::TurnFailed { error } => Some(error.code),
+            _ => None,
+        })
+        .collect();
+    // Each time the client is ready again after having been ready, it reconnected.
+    let recoveries = count(log, |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                to: chatwire::ConnectionState::Ready,
+                ..
+            }
+        )
+    })
+    .saturating_sub(1);
+    if resumes(&s.client) {
+        assert_eq!(discontinuities(log), 0, "{kind} resumes\n{}", s.dump());
+        assert!(
+            failed.is_empty(),
+            "{kind} resumes: no turn fails\n{}",
+            s.dump()
+        );
+    } else {
+        assert_eq!(
+            discontinuities(log),
+            recoveries,
+            "{kind}: one discontinuity per lost connection\n{}",
+            s.dump()
+        );
+        assert!(
+            failed.iter().all(|c| matches!(
+                c,
+                TurnErrorCode::Disconnected | TurnErrorCode::Discontinuity
+            )),
+            "{kind}: only interrupted turns fail\n{}",
+            s.dump()
+        );
+    }
+    let texts: Vec<&str> = replies.iter().map(|(t, _)| *t).collect();
+    assert_received_once(kind, mock, &texts);
+}
+
+/// A client of `kind` against a mock with `spec` installed, after `hello` and `again` were
+/// each answered.
+pub async fn two_exchanges(kind: DialectKind, spec: FaultSpec, seed: u64) -> (Session, MockServer) {
+    let mock = spawn_mock(seed).await;
+    mock.set_faults(spec).unwrap();
+    let mut s = Session::start(builder(kind, &mock, seed));
+    s.exchange("hello").await;
+    s.exchange("again").await;
+    (s, mock)
 }
 
 /// The dialect named like a test function (`chat_v2` -> `chat-v2`).

@@ -195,7 +195,7 @@ async fn burst_before_connect(kind: DialectKind) {
 /// Messages sent back to back reach the server in send order.
 async fn burst_keeps_send_order(kind: DialectKind) {
     let mock = spawn_mock(12).await;
-    let s = Session::start(builder(kind, &mock, 12));
+    let mut s = Session::start(builder(kind, &mock, 12));
     let texts = ["m1", "m2", "m3", "m4", "m5"];
     let mut receipts = Vec::new();
     for t in texts {
