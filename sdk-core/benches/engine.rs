@@ -1,0 +1,153 @@
+//! Engine per-event cost for the native dialect: a streamed turn (1,000 text deltas plus its
+//! framing events) fed as WebSocket frames into a ready engine — decode, dedup, turn tracking,
+//! text assembly and envelope emission — with the outputs drained as a driver would.
+//!
+//! `cargo bench -p chatwire --bench engine` prints criterion's events/s and, at the end, heap
+//! allocations per event counted by a counting global allocator in this benchmark binary.
+
+use chatwire::dialect::native::{NativeConfig, NativeDialect};
+use chatwire::{Config, ConnId, Engine, Frame, Input, Instant, Output};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counts heap allocations (and reallocations) of the benchmark process.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged;
+// the counter has no effect on memory. (unsafe is needed to implement GlobalAlloc at all.)
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const DELTAS: u64 = 1_000;
+
+/// A ready engine and the frames of one streamed turn.
+fn setup(keep_raw: bool) -> (Engine, ConnId, Vec<String>) {
+    let mut config = Config::default();
+    config.keep_raw = keep_raw;
+    let dialect = NativeDialect::new(NativeConfig::new("http://bench", "c-1"));
+    let mut engine = Engine::new(config, Box::new(dialect)).expect("valid config");
+    let now = Instant::ZERO;
+    engine.connect(now).expect("open engine");
+    let mut conn = None;
+    while let Some(o) = engine.poll_output() {
+        if let Output::OpenSocket { conn: c, .. } = o {
+            conn = Some(c);
+        }
+    }
+    let conn = conn.expect("socket requested");
+    engine
+        .handle(now, Input::SocketOpened { conn })
+        .expect("opened");
+    let welcome = r#"{"type":"welcome","conversation_id":"c-1","last_seq":0,"resumed":true}"#;
+    let frame = Frame::Text(welcome.to_string());
+    engine
+        .handle(now, Input::SocketFrame { conn, frame })
+        .expect("welcome");
+    while engine.poll_output().is_some() {}
+    let mut frames = Vec::new();
+    let mut seq = 0;
+    let mut ev = |body: String| {
+        seq += 1;
+        frames.push(format!(
+            r#"{{"type":"event","seq":{seq},"ts":1763800000000,"turn_id":"t-1",{body}}}"#
+        ));
+    };
+    ev(r#""kind":"turn_started","reply_to":"x""#.to_string());
+    ev(r#""kind":"message_started","message_id":"m-1","role":"assistant""#.to_string());
+    let mut offset = 0;
+    for i in 0..DELTAS {
+        let text = format!("tok{i} ");
+        ev(format!(
+            r#""kind":"text_delta","message_id":"m-1","offset":{offset},"text":"{text}""#
+        ));
+        offset += text.chars().count();
+    }
+    ev(r#""kind":"message_completed","message_id":"m-1","text":"...""#.to_string());
+    ev(r#""kind":"turn_completed","finish_reason":"stop""#.to_string());
+    (engine, conn, frames)
+}
+
+/// Feeds every frame and drains the outputs; returns the number of app events.
+fn run(engine: &mut Engine, conn: ConnId, frames: Vec<String>) -> usize {
+    let now = Instant::from_millis(1);
+    let mut events = 0;
+    for text in frames {
+        let frame = Frame::Text(text);
+        let _ = engine.handle(now, Input::SocketFrame { conn, frame });
+        while let Some(o) = engine.poll_output() {
+            if let Output::Event(e) = o {
+                events += 1;
+                black_box(e);
+            }
+        }
+    }
+    events
+}
+
+fn bench(c: &mut Criterion) {
+    let (_, _, frames) = setup(true);
+    let mut group = c.benchmark_group("engine/native");
+    group.throughput(Throughput::Elements(frames.len() as u64));
+    for keep_raw in [true, false] {
+        let name = if keep_raw {
+            "per-event (raw kept)"
+        } else {
+            "per-event (no raw)"
+        };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || setup(keep_raw),
+                |(mut engine, conn, frames)| run(&mut engine, conn, frames),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+/// Allocations per event (frame strings are built in setup, outside the count).
+fn allocations() {
+    for keep_raw in [true, false] {
+        let (mut engine, conn, frames) = setup(keep_raw);
+        let n = frames.len() as u64;
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let events = run(&mut engine, conn, frames);
+        let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        println!(
+            "engine allocations (keep_raw={keep_raw}): {allocs} for {n} frames / {events} events = {:.1} per event",
+            allocs as f64 / events as f64
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    allocations();
+}
