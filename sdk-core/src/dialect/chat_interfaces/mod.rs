@@ -26,13 +26,15 @@
 //! # Resume
 //!
 //! Every event carries an SSE `id` (the session's event sequence): it is the dedup key and the
-//! cursor, and the reconnection sends it as `Last-Event-ID`. The `connected` event's id is where
+//! cursor, the reconnection sends it as `Last-Event-ID`, and it restores the order of reordered
+//! events (tokens have no index of their own; see `reorder`, param `reorder=off`). The `connected` event's id is where
 //! the new stream starts; if it is past the cursor the server could not replay the gap, so the
 //! dialect reports a discontinuity and fetches `GET .../sessions/{token}/messages` to deliver the
 //! missed assistant messages (deduplicated by message id against the ones already streamed).
 //!
 //! Params: `slug` (default `demo`), `session_token`, `token` / `api_key` (bearer), `header.<Name>`.
 
+mod reorder;
 mod stream;
 mod wire;
 
@@ -77,6 +79,8 @@ pub struct ChatInterfaces {
     history: Option<RequestId>,
     /// Decoding state of the stream.
     state: stream::State,
+    /// Order of the stream's events, restored from their ids.
+    order: reorder::SseOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +110,7 @@ impl ChatInterfaces {
             posts: BTreeMap::new(),
             history: None,
             state: stream::State::default(),
+            order: reorder::SseOrder::new(opt_param(params, "reorder").as_deref() != Some("off")),
         }
     }
 }
@@ -177,13 +182,13 @@ impl Dialect for ChatInterfaces {
                     _ => {}
                 }
             }
-            TransportEvent::SseEvent { id, event }
-                if self.step == Step::Stream(id) && self.state.decode(event, out) =>
-            {
-                // The stream restarted past the cursor: fill the gap from the history.
-                self.fetch_history(out);
+            TransportEvent::SseEvent { id, event } if self.step == Step::Stream(id) => {
+                let ready = self.order.accept(event);
+                self.decode_all(ready, out);
             }
             TransportEvent::HttpEnd { id } if self.step == Step::Stream(id) => {
+                let held = self.order.flush();
+                self.decode_all(held, out);
                 out.fail(Failure::network("the event stream ended"));
             }
             TransportEvent::HttpFailed { id, error } => {
@@ -192,6 +197,10 @@ impl Dialect for ChatInterfaces {
                     return;
                 }
                 self.posts.remove(&id);
+                if self.step == Step::Stream(id) {
+                    let held = self.order.flush();
+                    self.decode_all(held, out);
+                }
                 out.fail(Failure::network(error));
             }
             _ => {}
@@ -230,6 +239,7 @@ impl Dialect for ChatInterfaces {
         self.step = Step::Idle;
         self.posts.clear();
         self.history = None;
+        self.order.reset();
     }
 }
 
@@ -250,6 +260,16 @@ impl ChatInterfaces {
             spec = spec.header(k.clone(), v.clone());
         }
         spec
+    }
+
+    /// Decodes events in order; a stream that restarted past the cursor has its gap filled
+    /// from the history.
+    fn decode_all(&mut self, events: Vec<crate::sse::Event>, out: &mut Actions) {
+        for event in &events {
+            if self.state.decode(event, out) {
+                self.fetch_history(out);
+            }
+        }
     }
 
     fn open_stream(&mut self, out: &mut Actions) {

@@ -345,6 +345,7 @@ fn failures_in_the_stream_and_bad_input() {
     let (mut d, stream, _) = ready();
     let mut out = actions(10);
     let events = [
+        sse("3", "connected", json!({"sessionToken":"st-1"})),
         sse(
             "4",
             "token",
@@ -413,4 +414,56 @@ fn failures_in_the_stream_and_bad_input() {
         &mut out,
     );
     assert!(matches!(&out.take()[..], [Action::Fail(f)] if f.kind == FailureKind::Network));
+}
+
+#[test]
+fn reordered_and_duplicated_events_are_delivered_once_in_order() {
+    let (mut d, stream, _) = ready();
+    let mut out = actions(10);
+    let tok = |id: &str, t: &str| {
+        sse(
+            id,
+            "token",
+            json!({"token": t, "executionId":"e1","messageId":"m1"}),
+        )
+    };
+    let done = sse(
+        "7",
+        "execution:completed",
+        json!({"executionId":"e1","status":"completed"}),
+    );
+    // the mock's reorder fault shuffles within a window; duplicates repeat a frame
+    let events = [
+        tok("4", "You "),
+        sse("3", "connected", json!({"sessionToken":"st-1"})),
+        tok("6", "hello"),
+        tok("5", "said: "),
+        tok("5", "said: "),
+        done.clone(),
+    ];
+    feed(&mut d, stream, &events, &mut out);
+    let got = out.take();
+    let mut seen = std::collections::HashSet::new();
+    let delivered: Vec<_> = emitted(&got)
+        .into_iter()
+        .filter(|e| e.dedup.as_ref().is_none_or(|k| seen.insert(k.clone())))
+        .collect();
+    assert_eq!(assembled(&delivered), "You said: hello");
+    assert_eq!(
+        delivered.last().map(|e| e.event.type_name()),
+        Some("turnCompleted")
+    );
+    // the stream ends with an event still waiting behind a gap: it is delivered, not lost
+    let (mut d, stream, _) = ready();
+    feed(
+        &mut d,
+        stream,
+        &[sse("3", "connected", json!({})), tok("5", "late")],
+        &mut out,
+    );
+    assert!(emitted(&out.take()).is_empty());
+    d.on_transport(TransportEvent::HttpEnd { id: stream }, &mut out);
+    let got = out.take();
+    assert_eq!(names(&got), ["turnStarted", "messageStarted", "textDelta"]);
+    assert!(matches!(got.last(), Some(Action::Fail(_))));
 }

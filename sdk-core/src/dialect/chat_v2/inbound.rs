@@ -1,5 +1,7 @@
 //! Inbound side of the chat-v2 dialect: server frames to normalized events. Acked messages form
 //! the turn queue; turn frames belong to its head; a turn's end acks its message and pops it.
+//! The final `message` always completes the reply as a stream (`MessageStarted`, the text the
+//! tokens did not deliver, `MessageCompleted`), so reordered or lost tokens never lose text.
 
 use super::wire::{Frame, Inbound, Token, Tool, ToolStatus};
 use super::{ChatV2, Queued};
@@ -136,17 +138,35 @@ impl ChatV2 {
         let Some(client_id) = client.and_then(|c| c.parse::<ClientId>().ok()) else {
             return;
         };
-        let Some(&attempt) = self.attempts.get(&client_id) else {
+        if !self.attempts.contains_key(&client_id) {
             return; // not a message of this client
-        };
+        }
         if let Some(q) = self
             .turns
             .iter_mut()
             .find(|q| q.client_id == Some(client_id))
         {
+            // A re-ack, or the turn's frames overtook its ack: only the server id is new.
             q.user_msg = user_msg.or(q.user_msg.take());
             return;
         }
+        let turn = self.queue_turn(client_id, user_msg, frame, out);
+        let ack = Decoded::new(Event::Status {
+            status: AgentStatus::Acknowledged,
+        });
+        self.emit(ack.turn(turn.clone()), frame, format!("{turn}:ack"), out);
+    }
+
+    /// Queues the turn answering `client_id` (in server order) and starts it.
+    fn queue_turn(
+        &mut self,
+        client_id: ClientId,
+        user_msg: Option<String>,
+        frame: &Frame,
+        out: &mut Actions,
+    ) -> String {
+        self.sent.retain(|c| *c != client_id);
+        let attempt = self.attempts.get(&client_id).copied().unwrap_or(1);
         let turn = if attempt <= 1 {
             client_id.to_string()
         } else {
@@ -167,10 +187,7 @@ impl ChatV2 {
             format!("{turn}:started"),
             out,
         );
-        let ack = Decoded::new(Event::Status {
-            status: AgentStatus::Acknowledged,
-        });
-        self.emit(ack.turn(turn.clone()), frame, format!("{turn}:ack"), out);
+        turn
     }
 
     fn on_tool(&mut self, tool: Tool, frame: &Frame, out: &mut Actions) {
@@ -279,23 +296,27 @@ impl ChatV2 {
         frame: &Frame,
         out: &mut Actions,
     ) {
-        let streamed = self.streams.contains(&format!("{turn}/{reply}"));
-        let text = text.unwrap_or_default();
-        let event = if streamed {
-            Event::MessageCompleted { text }
-        } else {
-            Event::Message {
+        // The protocol always streams: the final message completes the reply's stream even when
+        // it overtook every token (reordering), delivering what the tokens did not.
+        let stream = format!("{turn}/{reply}");
+        if !self.streams.contains(&stream) {
+            let d = Decoded::new(Event::MessageStarted {
                 role: Role::Assistant,
-                content: text,
-                metadata: None,
-            }
+            });
+            let key = format!("{stream}:start");
+            self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
+        }
+        let text = match text {
+            Some(t) => t,
+            None => self.streams.get(&stream, 0).text().to_string(),
         };
-        self.emit(
-            Decoded::new(event).turn(turn.clone()).message(reply),
-            frame,
-            format!("{turn}:message"),
-            out,
-        );
+        if let Some(tail) = self.streams.get(&stream, 0).close(&text) {
+            let d = Decoded::text(TextChannel::Text, tail.text, Some(tail.offset));
+            let key = format!("{stream}:tail");
+            self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
+        }
+        let d = Decoded::new(Event::MessageCompleted { text }).turn(turn.clone());
+        self.emit(d.message(reply), frame, format!("{turn}:message"), out);
         let done = Event::TurnCompleted {
             finish_reason: Some("stop".into()),
             usage: None,
@@ -311,10 +332,16 @@ impl ChatV2 {
         }
     }
 
-    /// The running turn's id: the head of the queue, or a turn this client did not start.
+    /// The running turn's id: the head of the queue, else the turn of the oldest message sent
+    /// and not acked yet (its frames overtook the ack), else a turn this client did not start.
     fn head(&mut self, frame: &Frame, out: &mut Actions) -> String {
         if let Some(q) = self.turns.front() {
             let turn = q.turn.clone();
+            self.current = Some(turn.clone());
+            return turn;
+        }
+        if let Some(client_id) = self.sent.front().copied() {
+            let turn = self.queue_turn(client_id, None, frame, out);
             self.current = Some(turn.clone());
             return turn;
         }

@@ -68,6 +68,9 @@ pub struct ChatV2 {
     conn: Option<ConnId>,
     /// Acked turns waiting or running, in server order: client id and user message id.
     turns: VecDeque<Queued>,
+    /// Messages sent and not acked yet, oldest first: a turn frame that overtakes its `ack`
+    /// belongs to the oldest of them.
+    sent: VecDeque<ClientId>,
     /// The running turn's id, once its first frame arrived.
     current: Option<String>,
     /// How many times each recent message was sent.
@@ -112,6 +115,7 @@ impl ChatV2 {
             extra_headers: custom_headers(params),
             conn: None,
             turns: VecDeque::new(),
+            sent: VecDeque::new(),
             current: None,
             attempts: BTreeMap::new(),
             streams: Streams::new(32),
@@ -212,6 +216,7 @@ impl Dialect for ChatV2 {
         // The engine fails the open turns and re-sends the unacked messages.
         self.conn = None;
         self.turns.clear();
+        self.sent.clear();
         self.current = None;
     }
 }
@@ -219,6 +224,11 @@ impl Dialect for ChatV2 {
 impl ChatV2 {
     /// Counts a send of `client_id` (1 for the first, 2, 3, ... for re-sends).
     fn attempt(&mut self, client_id: ClientId) -> u32 {
+        if !self.sent.contains(&client_id)
+            && !self.turns.iter().any(|q| q.client_id == Some(client_id))
+        {
+            self.sent.push_back(client_id);
+        }
         let n = self.attempts.entry(client_id).or_insert(0);
         *n = n.saturating_add(1);
         let n = *n;

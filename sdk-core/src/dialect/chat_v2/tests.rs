@@ -257,7 +257,9 @@ fn tools_audio_and_transcripts() {
             "toolStarted",
             "toolProgress",
             "toolFailed",
-            "message",
+            "messageStarted",
+            "textDelta",
+            "messageCompleted",
             "turnCompleted",
             "audioChunk"
         ]
@@ -278,13 +280,13 @@ fn tools_audio_and_transcripts() {
         }
     );
     assert_eq!(
-        ev[8].event,
+        ev[10].event,
         Event::AudioChunk {
             format: "pcm16".into(),
             data: "AAAA".into()
         }
     );
-    assert_eq!(ev[8].turn_id, None, "audio may follow the turn's end");
+    assert_eq!(ev[10].turn_id, None, "audio may follow the turn's end");
     let err = d.encode(
         Outbound::Audio {
             client_id: c,
@@ -447,4 +449,51 @@ fn bad_input_pings_and_params() {
         &mut out,
     );
     assert!(matches!(&out.take()[..], [Action::Fail(f)] if f.kind == FailureKind::Auth));
+}
+
+#[test]
+fn turn_frames_that_overtake_their_ack_belong_to_the_sent_message() {
+    let mut d = ChatV2::new("http://127.0.0.1:7");
+    let (conn, mut out) = ready(&mut d);
+    let c = client(6);
+    d.encode(
+        Outbound::Message {
+            client_id: c,
+            text: "hello",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    out.take();
+    let frames = [
+        f(json!({"type":"status","status":"processing"})),
+        ack(c, "m-1", false),
+        token("ok", 0),
+        fin("ok"),
+    ];
+    feed(&mut d, conn, &frames, &mut out);
+    let got = out.take();
+    let ev = emitted(&got);
+    assert!(
+        ev.iter().all(|e| e.turn_id == Some(c.to_string())),
+        "{ev:#?}"
+    );
+    assert_eq!(
+        ev[0].event,
+        Event::TurnStarted {
+            reply_to: Some(c.to_string())
+        }
+    );
+    assert_eq!(
+        names(&got).iter().filter(|n| **n == "turnStarted").count(),
+        1
+    );
+    assert!(
+        got.contains(&Action::Ack {
+            client_id: c,
+            server_id: Some("m-1".into())
+        }),
+        "acked at the turn's end"
+    );
 }

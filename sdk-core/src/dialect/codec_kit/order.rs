@@ -30,10 +30,14 @@ pub(crate) struct ChunkOrder {
     pending: BTreeMap<u64, String>,
     /// Characters delivered so far.
     chars: u64,
+    /// The text delivered so far.
+    text: String,
     /// Content hashes of unindexed chunks seen (their only duplicate detection).
     seen: HashSet<u64>,
     /// Whether a gap was ever skipped (text is then known to be incomplete).
     pub gapped: bool,
+    /// The message is complete: later chunks are ignored.
+    closed: bool,
 }
 
 impl ChunkOrder {
@@ -48,7 +52,7 @@ impl ChunkOrder {
     /// Accepts chunk `index`; returns the chunks now deliverable, in order. Repeats (an index
     /// already delivered or already buffered) return nothing.
     pub(crate) fn push(&mut self, index: u64, text: String) -> Vec<Ready> {
-        if index < self.next || self.pending.contains_key(&index) {
+        if self.closed || index < self.next || self.pending.contains_key(&index) {
             return Vec::new();
         }
         self.pending.insert(index, text);
@@ -64,7 +68,7 @@ impl ChunkOrder {
     /// for a repeat and returns `None` (the last-resort rule, which also drops a genuinely
     /// repeated identical frame).
     pub(crate) fn push_unindexed(&mut self, hash: u64, text: String) -> Option<Ready> {
-        if !self.seen.insert(hash) {
+        if self.closed || !self.seen.insert(hash) {
             return None;
         }
         let ready = Ready {
@@ -74,6 +78,7 @@ impl ChunkOrder {
         };
         self.next = self.next.saturating_add(1);
         self.chars = self.chars.saturating_add(ready.text.chars().count() as u64);
+        self.text.push_str(&ready.text);
         Some(ready)
     }
 
@@ -96,10 +101,36 @@ impl ChunkOrder {
         out
     }
 
+    /// The text delivered so far.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Characters delivered so far.
     #[cfg(test)]
     pub(crate) fn chars(&self) -> u64 {
         self.chars
+    }
+
+    /// The message is complete with `full` text: returns the part not delivered yet (the tail
+    /// after `chars()`, when chunks were lost or are still in flight) and ignores later chunks.
+    /// `None` when everything was delivered or `full` is shorter than what was delivered.
+    pub(crate) fn close(&mut self, full: &str) -> Option<Ready> {
+        self.closed = true;
+        self.pending.clear();
+        let delivered = usize::try_from(self.chars).unwrap_or(usize::MAX);
+        let tail: String = full.chars().skip(delivered).collect();
+        if tail.is_empty() {
+            return None;
+        }
+        let ready = Ready {
+            index: self.next,
+            offset: self.chars,
+            text: tail,
+        };
+        self.chars = full.chars().count() as u64;
+        self.text = full.to_string();
+        Some(ready)
     }
 
     /// The next index expected.
@@ -113,6 +144,7 @@ impl ChunkOrder {
         while let Some(text) = self.pending.remove(&self.next) {
             let offset = self.chars;
             self.chars = self.chars.saturating_add(text.chars().count() as u64);
+            self.text.push_str(&text);
             out.push(Ready {
                 index: self.next,
                 offset,
@@ -181,6 +213,7 @@ mod tests {
         assert_eq!(texts(&o.push(1, " said".into())), vec![(1, 3, " said")]);
         assert_eq!(texts(&o.push(2, ": héllo".into())), vec![(2, 8, ": héllo")]);
         assert_eq!(o.chars(), 15);
+        assert_eq!(o.text(), "You said: héllo");
     }
 
     #[test]
@@ -220,6 +253,27 @@ mod tests {
         }
         assert_eq!(delivered, MAX_PENDING + 1);
         assert!(o.gapped);
+    }
+
+    #[test]
+    fn close_delivers_the_missing_tail_once() {
+        let mut o = ChunkOrder::default();
+        o.push(0, "You ".into());
+        assert!(
+            o.push(2, "hello".into()).is_empty(),
+            "index 1 still in flight"
+        );
+        let tail = o.close("You said: hello").unwrap();
+        assert_eq!((tail.offset, tail.text.as_str()), (4, "said: hello"));
+        assert!(
+            o.push(1, "said: ".into()).is_empty(),
+            "late chunks are ignored"
+        );
+        assert_eq!(o.close("You said: hello"), None);
+        assert_eq!(o.text(), "You said: hello");
+        let mut done = ChunkOrder::default();
+        done.push(0, "ok".into());
+        assert_eq!(done.close("ok"), None);
     }
 
     #[test]

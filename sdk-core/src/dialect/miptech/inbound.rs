@@ -304,6 +304,15 @@ impl Miptech {
                 metadata: Some(metadata),
             }
         };
+        if (streamed.is_some() || self.streams.contains(&reply))
+            && let Some(tail) = self.streams.get(&reply, 0).close(&c.content)
+        {
+            // Chunks lost or still in flight (reordered after the completion): the tail.
+            let d = Decoded::text(TextChannel::Text, tail.text, Some(tail.offset));
+            let mut d = self.wrap(d.turn(turn.clone()).message(reply.clone()), frame, None);
+            d.dedup = Some(DedupKey::Id(format!("tail:{reply}")));
+            out.emit(d);
+        }
         let d = Decoded::new(event)
             .turn(turn.clone())
             .message(reply.clone());

@@ -296,13 +296,14 @@ fn legacy_frames_and_ack_without_echo() {
         .collect();
     assert_eq!(
         deltas.len(),
-        1,
-        "the repeated frame is taken for a duplicate"
+        2,
+        "the repeated frame is taken for a duplicate; the final message restores the tail"
     );
     assert!(
         matches!(deltas[0].dedup, Some(DedupKey::Hash(_))),
         "content hash as last resort"
     );
+    assert_eq!(assembled(&ev), "hihi");
     assert!(
         ev.iter().all(|d| d.timestamp_ms.is_none()),
         "missing timestamps left to the engine"
