@@ -54,6 +54,9 @@ use crate::ids::{ClientId, DedupKey, RequestId};
 use crate::io::Method;
 use wire::SendMessage;
 
+/// Driver-side timeout of the REST calls (not the event stream, watched by the idle timeout).
+const REST_TIMEOUT_MS: u64 = 30_000;
+
 /// The default interface slug, accepted by `chatwire-mock`.
 pub const DEFAULT_SLUG: &str = "demo";
 
@@ -136,7 +139,7 @@ impl Dialect for ChatInterfaces {
         }
         let url = join_url(&self.root, "/sessions");
         let spec = self.request(Method::Post, url).body(b"{}".to_vec());
-        self.step = Step::CreateSession(out.http(spec));
+        self.step = Step::CreateSession(out.http(spec.timeout_ms(REST_TIMEOUT_MS)));
     }
 
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
@@ -224,7 +227,8 @@ impl Dialect for ChatInterfaces {
                 let spec = self
                     .request(Method::Post, join_url(&self.root, "/messages"))
                     .header("Idempotency-Key", client_id.to_string())
-                    .body(body);
+                    .body(body)
+                    .timeout_ms(REST_TIMEOUT_MS);
                 self.posts.insert(out.http(spec), client_id);
                 Ok(())
             }
@@ -294,7 +298,7 @@ impl ChatInterfaces {
         };
         let path = format!("/sessions/{}/messages", url_encode(session.expose()));
         let spec = self.request(Method::Get, join_url(&self.root, &path));
-        self.history = Some(out.http(spec));
+        self.history = Some(out.http(spec.timeout_ms(REST_TIMEOUT_MS)));
     }
 
     /// The failure for an unsuccessful answer. A `404 SESSION_NOT_FOUND` means the session

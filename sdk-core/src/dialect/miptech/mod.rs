@@ -63,6 +63,9 @@ use crate::error::DialectError;
 use crate::ids::{ClientId, ConnId, RequestId};
 use wire::{ChatMessageData, ChatRef};
 
+/// Driver-side timeout of the REST calls (health check, chat creation).
+const REST_TIMEOUT_MS: u64 = 30_000;
+
 /// The default tenant, accepted by `chatwire-mock`.
 pub const DEFAULT_TENANT: &str = "demo-tenant";
 
@@ -305,7 +308,7 @@ impl Miptech {
         for (k, v) in self.headers() {
             spec = spec.header(k, v);
         }
-        spec
+        spec.timeout_ms(REST_TIMEOUT_MS)
     }
 
     fn headers(&self) -> Vec<(String, String)> {

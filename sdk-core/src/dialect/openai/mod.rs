@@ -37,7 +37,8 @@
 //! for backends where that matters. Reordered chunks cannot be detected.
 //!
 //! Params: `model` (default `mock-gpt`), `api_key` / `token` (sent as `Authorization: Bearer`),
-//! `user`, `system_prompt`, `dedup`, `header.<Name>`. A base URL ending in `/v1` is used as is.
+//! `user`, `system_prompt`, `dedup`, `timeout_ms` (one completion, default 120 s),
+//! `header.<Name>`. A base URL ending in `/v1` is used as is.
 
 mod stream;
 mod wire;
@@ -56,6 +57,10 @@ use crate::ids::ClientId;
 use crate::io::Method;
 use stream::Completion;
 use wire::{ChatMessage, Request, StreamOptions};
+
+/// Default driver-side timeout of one completion (param `timeout_ms`): a stalled stream fails
+/// and its message is re-sent, instead of holding up the messages queued behind it.
+pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
 
 /// The default model, accepted by `chatwire-mock`.
 pub const DEFAULT_MODEL: &str = "mock-gpt";
@@ -76,6 +81,7 @@ pub struct OpenAi {
     user: Option<String>,
     system: Option<String>,
     dedup: bool,
+    timeout_ms: u64,
     extra_headers: Vec<(String, String)>,
     /// The conversation: user messages (with their client id) and assistant replies.
     history: Vec<(Option<ClientId>, ChatMessage)>,
@@ -110,6 +116,10 @@ impl OpenAi {
             user: opt_param(params, "user"),
             system: opt_param(params, "system_prompt"),
             dedup: opt_param(params, "dedup").as_deref() != Some("none"),
+            timeout_ms: opt_param(params, "timeout_ms")
+                .and_then(|t| t.parse().ok())
+                .filter(|t| *t > 0)
+                .unwrap_or(DEFAULT_TIMEOUT_MS),
             extra_headers: custom_headers(params),
             history: Vec::new(),
             attempts: BTreeMap::new(),
@@ -268,7 +278,7 @@ impl OpenAi {
         while self.attempts.len() > 256 {
             self.attempts.pop_first();
         }
-        let request = out.http(spec.sse());
+        let request = out.http(spec.sse().timeout_ms(self.timeout_ms));
         self.running = Some(Completion::new(request, client_id, attempt));
     }
 

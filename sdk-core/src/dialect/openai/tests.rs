@@ -75,6 +75,11 @@ fn streamed_completion_is_one_turn() {
         Some(c.to_string().as_str())
     );
     assert_eq!(header(&spec.headers, "Accept"), Some("text/event-stream"));
+    assert_eq!(
+        spec.timeout_ms,
+        Some(DEFAULT_TIMEOUT_MS),
+        "a stalled stream cannot block the queue"
+    );
     let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
     assert_eq!(
         body,

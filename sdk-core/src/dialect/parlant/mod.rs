@@ -54,6 +54,9 @@ use crate::ids::{ClientId, RequestId};
 use crate::io::Method;
 use wire::{CreateMessageEvent, CreateSession};
 
+/// Driver-side timeout of the REST calls (the long-poll sets its own: `wait_for_data` + 15 s).
+const REST_TIMEOUT_MS: u64 = 30_000;
+
 /// The default agent id, accepted by `chatwire-mock`.
 pub const DEFAULT_AGENT: &str = "demo-agent";
 
@@ -243,7 +246,7 @@ impl Parlant {
         for (k, v) in &self.extra_headers {
             spec = spec.header(k.clone(), v.clone());
         }
-        spec
+        spec.timeout_ms(REST_TIMEOUT_MS)
     }
 
     /// Issues the long-poll from `min_offset` (the oldest unfinished message, else the next

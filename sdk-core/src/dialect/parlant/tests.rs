@@ -51,6 +51,7 @@ fn ready() -> (Parlant, RequestId, Vec<Action>) {
         "http://127.0.0.1:8800/sessions?allow_greeting=false"
     );
     assert_eq!(spec.body, br#"{"agent_id":"demo-agent"}"#);
+    assert_eq!(spec.timeout_ms, Some(30_000));
     d.on_transport(resp(create, 201, br#"{"id":"s1","agent_id":"demo-agent","customer_id":"guest","creation_utc":"2025-01-20T10:00:00Z","title":null}"#), &mut out);
     let step = out.take();
     let (poll, _) = one_request(&step);
