@@ -306,4 +306,6 @@ impl OpenAi {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
 mod tests_wire;

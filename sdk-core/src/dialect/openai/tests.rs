@@ -1,22 +1,21 @@
 //! Codec tests of the openai dialect: a streamed completion as `chatwire-mock` and OpenAI send
-//! it, tool-call fragments, history, HTTP errors, a cut stream and its re-send.
+//! it, tool-call fragments, history, duplicates, a cut stream and its re-send.
 
 use super::*;
 use crate::dialect::Action;
 use crate::dialect::codec_kit::testkit::*;
-use crate::event::{ErrorKind, Event, TextChannel, TextUpdate};
+use crate::event::{Event, TextUpdate};
 use crate::ids::{DedupKey, RequestId};
 use crate::sse;
 use serde_json::json;
-use std::time::Duration;
 
-fn chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
+pub(super) fn chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
     json!({"id":"chatcmpl-7","object":"chat.completion.chunk","created":1700000000,"model":"mock-gpt",
         "system_fingerprint":"fp_mock","choices":[{"index":0,"delta":delta,"logprobs":null,"finish_reason":finish}]})
     .to_string()
 }
 
-fn ready() -> (OpenAi, Actions) {
+pub(super) fn ready() -> (OpenAi, Actions) {
     let mut d = OpenAi::new("http://127.0.0.1:9/");
     let mut out = actions(1);
     d.connect(&ConnectContext::new(1, None), &mut out);
@@ -24,7 +23,7 @@ fn ready() -> (OpenAi, Actions) {
     (d, out)
 }
 
-fn feed(d: &mut OpenAi, id: RequestId, data: &[String], out: &mut Actions) {
+pub(super) fn feed(d: &mut OpenAi, id: RequestId, data: &[String], out: &mut Actions) {
     d.on_transport(
         TransportEvent::HttpResponse {
             id,
@@ -44,7 +43,7 @@ fn feed(d: &mut OpenAi, id: RequestId, data: &[String], out: &mut Actions) {
     }
 }
 
-fn reply(words: &[&str]) -> Vec<String> {
+pub(super) fn reply(words: &[&str]) -> Vec<String> {
     let mut v = vec![chunk(json!({"role":"assistant","content":""}), None)];
     v.extend(words.iter().map(|w| chunk(json!({"content": w}), None)));
     v.push(chunk(json!({}), Some("stop")));
@@ -327,249 +326,4 @@ fn cut_stream_is_resent_and_replaces_the_partial_text() {
         first[2].dedup, deltas[0].dedup,
         "attempts do not share keys"
     );
-}
-
-#[test]
-fn http_errors() {
-    let (mut d, mut out) = ready();
-    let c = client(1);
-    d.encode(
-        Outbound::Message {
-            client_id: c,
-            text: "hi",
-            resend: false,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let (id, _) = one_request(&out.take());
-    let h = vec![("retry-after".to_string(), "3".to_string())];
-    let body = br#"{"error":{"message":"Rate limit reached","type":"rate_limit_error","param":null,"code":"rate_limited"}}"#;
-    d.on_transport(
-        TransportEvent::HttpResponse {
-            id,
-            status: 429,
-            headers: &h,
-            body,
-        },
-        &mut out,
-    );
-    let got = out.take();
-    let [Action::Fail(f)] = &got[..] else {
-        panic!("{got:?}")
-    };
-    assert_eq!(
-        (f.kind, f.retry_after),
-        (FailureKind::RateLimited, Some(Duration::from_secs(3)))
-    );
-
-    let (mut d, mut out) = ready();
-    d.encode(
-        Outbound::Message {
-            client_id: c,
-            text: "hi",
-            resend: false,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let (id, _) = one_request(&out.take());
-    let body = br#"{"error":{"message":"'messages' is required","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#;
-    d.on_transport(
-        TransportEvent::HttpResponse {
-            id,
-            status: 400,
-            headers: &[],
-            body,
-        },
-        &mut out,
-    );
-    let got = out.take();
-    assert!(got.contains(&Action::Reject {
-        client_id: c,
-        reason: FailReason::Rejected
-    }));
-    assert_eq!(names(&got), ["error"]);
-
-    for (status, kind) in [
-        (401, FailureKind::Auth),
-        (503, FailureKind::ServerRestart),
-        (500, FailureKind::Server),
-    ] {
-        let (mut d, mut out) = ready();
-        d.encode(
-            Outbound::Message {
-                client_id: c,
-                text: "hi",
-                resend: false,
-            },
-            &mut out,
-        )
-        .unwrap();
-        let (id, _) = one_request(&out.take());
-        d.on_transport(
-            TransportEvent::HttpResponse {
-                id,
-                status,
-                headers: &[],
-                body: b"<html>",
-            },
-            &mut out,
-        );
-        assert!(
-            matches!(&out.take()[..], [Action::Fail(f)] if f.kind == kind),
-            "{status}"
-        );
-    }
-}
-
-#[test]
-fn streamed_error_and_malformed_chunks() {
-    let (mut d, mut out) = ready();
-    let c = client(1);
-    d.encode(
-        Outbound::Message {
-            client_id: c,
-            text: "/error",
-            resend: false,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let (id, _) = one_request(&out.take());
-    let data = vec![
-        chunk(json!({"role":"assistant","content":""}), None),
-        "{not json".to_string(),
-        r#"{"choices":"wrong type"}"#.to_string(),
-        r#"{"error":{"message":"scripted failure","type":"server_error","param":null,"code":"scripted_error"}}"#.to_string(),
-    ];
-    feed(&mut d, id, &data, &mut out);
-    let got = out.take();
-    assert_eq!(
-        names(&got),
-        [
-            "turnStarted",
-            "messageStarted",
-            "error",
-            "error",
-            "error",
-            "turnFailed"
-        ]
-    );
-    let ev = emitted(&got);
-    assert!(matches!(
-        ev[2].event,
-        Event::Error {
-            kind: ErrorKind::Protocol,
-            ..
-        }
-    ));
-    assert!(matches!(
-        ev[4].event,
-        Event::Error {
-            kind: ErrorKind::Server,
-            ..
-        }
-    ));
-    assert_eq!(
-        got.last(),
-        Some(&Action::Ack {
-            client_id: c,
-            server_id: Some("chatcmpl-7".into())
-        })
-    );
-}
-
-#[test]
-fn params_reasoning_and_unsupported_commands() {
-    let mut p = Params::new();
-    p.insert("model".into(), "gpt-4o".into());
-    p.insert("api_key".into(), "sk-live".into());
-    p.insert("system_prompt".into(), "Be brief.".into());
-    p.insert("dedup".into(), "none".into());
-    let mut d = OpenAi::from_params("https://api.openai.com/v1/", &p);
-    assert!(!format!("{d:?}").contains("sk-live"));
-    let mut out = actions(1);
-    assert!(matches!(
-        d.encode(Outbound::Typing { active: true }, &mut out),
-        Err(DialectError::NotConnected)
-    ));
-    d.connect(&ConnectContext::new(1, None), &mut out);
-    out.take();
-    assert!(matches!(
-        d.encode(Outbound::CancelTurn, &mut out),
-        Err(DialectError::Unsupported(_))
-    ));
-    d.encode(
-        Outbound::Message {
-            client_id: client(1),
-            text: "hi",
-            resend: false,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let got = out.take();
-    let (id, spec) = one_request(&got);
-    assert_eq!(spec.url, "https://api.openai.com/v1/chat/completions");
-    assert_eq!(
-        header(&spec.headers, "Authorization"),
-        Some("Bearer sk-live")
-    );
-    let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
-    assert_eq!(body["model"], "gpt-4o");
-    assert_eq!(
-        body["messages"][0],
-        json!({"role":"system","content":"Be brief."})
-    );
-    feed(
-        &mut d,
-        id,
-        &[chunk(json!({"reasoning_content":"Thinking"}), None)],
-        &mut out,
-    );
-    let got = out.take();
-    let ev = emitted(&got);
-    assert!(matches!(
-        ev[2].event,
-        Event::TextDelta {
-            channel: TextChannel::Reasoning,
-            ..
-        }
-    ));
-    assert_eq!(ev[2].dedup, None, "dedup=none");
-    let mut out2 = actions(50);
-    d.on_transport(
-        TransportEvent::SocketBinary {
-            conn: crate::ids::ConnId(9),
-            bytes: b"x",
-        },
-        &mut out2,
-    );
-    assert!(
-        out2.take().is_empty(),
-        "reports for other handles are ignored"
-    );
-    let _ = DedupKey::Seq(0);
-}
-
-#[test]
-fn body_without_done_after_finish_counts_as_finished() {
-    let (mut d, mut out) = ready();
-    d.encode(
-        Outbound::Message {
-            client_id: client(3),
-            text: "hi",
-            resend: false,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let (id, _) = one_request(&out.take());
-    let data = reply(&["ok"]);
-    feed(&mut d, id, &data[..3], &mut out);
-    d.on_transport(TransportEvent::HttpEnd { id }, &mut out);
-    let got = out.take();
-    assert!(names(&got).ends_with(&["messageCompleted", "turnCompleted"]));
-    assert!(matches!(got.last(), Some(Action::Ack { .. })));
 }
