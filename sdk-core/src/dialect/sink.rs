@@ -217,6 +217,20 @@ impl Actions {
         self.next_id
     }
 
+    /// A collector that reuses `buffer`'s allocation (the engine recycles one per call).
+    pub(crate) fn with_buffer(first_id: u64, mut buffer: Vec<Action>) -> Actions {
+        buffer.clear();
+        Actions {
+            next_id: first_id,
+            list: buffer,
+        }
+    }
+
+    /// The decisions, keeping the allocation for reuse.
+    pub(crate) fn into_list(self) -> Vec<Action> {
+        self.list
+    }
+
     fn alloc(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);

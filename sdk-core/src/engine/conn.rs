@@ -7,9 +7,7 @@
 
 use super::item::Item;
 use super::{Engine, Handle};
-use crate::dialect::{
-    Actions, ConnectContext, Disconnect, Failure, FailureKind, Liveness, Outbound,
-};
+use crate::dialect::{ConnectContext, Disconnect, Failure, FailureKind, Liveness, Outbound};
 use crate::event::{ErrorKind, Event, FailReason, TurnErrorCode};
 use crate::ids::ConnId;
 use crate::ids::RequestId;
@@ -177,7 +175,7 @@ impl Engine {
         let mut cx = ConnectContext::new(self.failures.saturating_add(1), cursor.as_ref());
         cx.reconnect = self.ever_ready;
         cx.unix_ms = self.wall_ms(now);
-        let mut out = Actions::new(self.next_id);
+        let mut out = self.actions();
         self.dialect.connect(&cx, &mut out);
         self.finish_dialect_call(now, out);
     }
@@ -302,7 +300,7 @@ impl Engine {
     /// Lets the dialect say goodbye, then closes every handle still open.
     fn teardown(&mut self, now: Instant, reason: Disconnect) {
         self.tearing_down = true;
-        let mut out = Actions::new(self.next_id);
+        let mut out = self.actions();
         self.dialect.disconnect(reason, &mut out);
         self.finish_dialect_call(now, out);
         self.tearing_down = false;

@@ -169,16 +169,25 @@ impl Engine {
     }
 
     fn forward(&mut self, now: Instant, event: TransportEvent<'_>) {
-        let mut out = Actions::new(self.next_id);
+        let mut out = self.actions();
         self.dialect.on_transport(event, &mut out);
         self.finish_dialect_call(now, out);
     }
 
+    /// A collector for one dialect call, reusing a spare buffer when there is one.
+    pub(super) fn actions(&mut self) -> Actions {
+        Actions::with_buffer(self.next_id, std::mem::take(&mut self.spare_actions))
+    }
+
     /// Carries out what a dialect call decided, in order.
-    pub(super) fn finish_dialect_call(&mut self, now: Instant, mut out: Actions) {
+    pub(super) fn finish_dialect_call(&mut self, now: Instant, out: Actions) {
         self.next_id = self.next_id.max(out.next_id());
-        for action in out.take() {
+        let mut list = out.into_list();
+        for action in list.drain(..) {
             self.apply(now, action);
+        }
+        if list.capacity() > self.spare_actions.capacity() {
+            self.spare_actions = list;
         }
     }
 

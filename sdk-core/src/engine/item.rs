@@ -33,15 +33,6 @@ impl Item {
         }
     }
 
-    /// A synthesized event that belongs to the same turn (and conversation) as `self`.
-    pub(crate) fn sibling(&self, event: Event) -> Item {
-        Item {
-            conversation_id: self.conversation_id.clone(),
-            turn_id: self.turn_id.clone(),
-            ..Item::new(event)
-        }
-    }
-
     pub(crate) fn from_decoded(d: Decoded) -> (Item, Option<u64>) {
         let item = Item {
             event: d.event,

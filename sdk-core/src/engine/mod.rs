@@ -63,6 +63,7 @@ pub struct Engine {
     ping_nonce: u64,
     typing: TypingState,
     scratch: Vec<Item>,
+    spare_actions: Vec<crate::dialect::Action>,
 }
 
 /// Sizes of the engine's bounded structures (for monitoring and for tests that check memory
@@ -148,6 +149,7 @@ impl Engine {
             ping_nonce: 0,
             typing: TypingState::default(),
             scratch: Vec::new(),
+            spare_actions: Vec::new(),
             dialect,
             config,
         })
@@ -327,3 +329,5 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_http;

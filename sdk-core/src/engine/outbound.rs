@@ -5,7 +5,7 @@
 
 use super::Engine;
 use super::queue::{Admit, Payload, Stage};
-use crate::dialect::{Actions, Failure, Outbound};
+use crate::dialect::{Failure, Outbound};
 use crate::error::{DialectError, EngineError};
 use crate::event::{DeliveryStatus, FailReason};
 use crate::ids::ClientId;
@@ -87,7 +87,7 @@ impl Engine {
                     resend,
                 },
             };
-            let mut out = Actions::new(self.next_id);
+            let mut out = self.actions();
             let result = self.dialect.encode(command, &mut out);
             match result {
                 Ok(()) => {
@@ -120,7 +120,7 @@ impl Engine {
     /// Encodes a non-message command while ready; failures to encode are dropped (the dialect
     /// declared the capability, so this only happens on a dialect bug or a dying connection).
     pub(super) fn encode(&mut self, now: Instant, command: Outbound<'_>) -> bool {
-        let mut out = Actions::new(self.next_id);
+        let mut out = self.actions();
         let ok = self.dialect.encode(command, &mut out).is_ok();
         self.finish_dialect_call(now, out);
         ok

@@ -23,6 +23,13 @@ const CLOSED_TURNS: usize = 256;
 const PARTS: usize = 256;
 const TOOLS_PER_TURN: usize = 256;
 
+/// What to do with an event after turn bookkeeping.
+enum Keep {
+    Yes,
+    Drop,
+    Terminal,
+}
+
 #[derive(Debug)]
 struct OpenTurn {
     id: String,
@@ -34,6 +41,8 @@ struct OpenTurn {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PartKey {
+    /// Unique per tracked part (cheap identity for coalescing).
+    id: usize,
     message: Option<String>,
     part: Option<String>,
     channel: TextChannel,
@@ -49,7 +58,7 @@ struct PartLen {
 
 #[derive(Debug)]
 struct Held {
-    key: PartKey,
+    key: usize,
     /// The held item already merges several wire events (its `raw` is an array of them).
     merged: bool,
     item: Item,
@@ -64,6 +73,7 @@ pub(crate) struct Turns {
     closed: HashSet<String, FnvBuild>,
     closed_order: VecDeque<String>,
     parts: VecDeque<(PartKey, PartLen)>,
+    next_part: usize,
     held: Option<Held>,
 }
 
@@ -76,6 +86,7 @@ impl Turns {
             closed: HashSet::with_capacity_and_hasher(CLOSED_TURNS, FnvBuild::default()),
             closed_order: VecDeque::with_capacity(CLOSED_TURNS),
             parts: VecDeque::with_capacity(16),
+            next_part: 0,
             held: None,
         }
     }
@@ -88,51 +99,27 @@ impl Turns {
         offset: Option<u64>,
         out: &mut Vec<Item>,
     ) {
-        if let Some(turn) = item.turn_id.clone() {
-            if self.closed.contains(&turn) {
-                return; // late event of an ended turn
-            }
-            let deadline = now + self.timeout;
-            match self.open.iter_mut().find(|t| t.id == turn) {
-                Some(t) => {
-                    if matches!(item.event, Event::TurnStarted { .. }) {
-                        return; // a repeated start
-                    }
-                    t.deadline = deadline;
-                }
-                None => {
+        if let Some(turn) = item.turn_id.take() {
+            let keep = self.track_turn(now, &turn, &item, out);
+            item.turn_id = Some(turn);
+            match keep {
+                Keep::Drop => return,
+                Keep::Terminal => {
                     self.flush(out);
-                    if !matches!(item.event, Event::TurnStarted { .. }) {
-                        out.push(item.sibling(Event::TurnStarted { reply_to: None }));
-                    }
-                    self.open.push(OpenTurn {
-                        id: turn.clone(),
-                        conversation_id: item.conversation_id.clone(),
-                        open_tools: Vec::new(),
-                        closed_tools: VecDeque::new(),
-                        deadline,
-                    });
+                    let id = item.turn_id.clone().unwrap_or_default();
+                    self.close_turn(&id, out, Some(item));
+                    return;
                 }
-            }
-            if !self.track_tool(&turn, &item.event) {
-                return;
-            }
-            if item.event.is_turn_terminal() {
-                self.flush(out);
-                self.close_turn(&turn, out, Some(item));
-                return;
+                Keep::Yes => {}
             }
         }
         match &mut item.event {
             Event::TextDelta { channel, update } => {
-                let key = PartKey {
-                    message: item.message_id.clone(),
-                    part: item.part_id.clone(),
-                    channel: *channel,
-                };
+                let (message, part) = (item.message_id.as_deref(), item.part_id.as_deref());
+                let slot = self.part_slot(message, part, *channel);
                 match update {
                     TextUpdate::Append { text, offset: at } => {
-                        let known = self.part_len(&key);
+                        let known = slot.map_or(PartLen::default(), |i| self.parts[i].1);
                         let start = offset.unwrap_or(known.wire);
                         let n = text.chars().count() as u64;
                         if start.saturating_add(n) <= known.wire {
@@ -151,7 +138,7 @@ impl Turns {
                             wire: start.max(known.wire) + m,
                             app: known.app + m,
                         };
-                        self.set_part_len(key.clone(), len);
+                        let key = self.set_part_len(slot, message, part, *channel, len);
                         if !self.coalesce.is_zero() {
                             self.hold(now, key, item, out);
                             return;
@@ -159,7 +146,8 @@ impl Turns {
                     }
                     TextUpdate::Replace { text } => {
                         let n = text.chars().count() as u64;
-                        self.set_part_len(key, PartLen { wire: n, app: n });
+                        let len = PartLen { wire: n, app: n };
+                        self.set_part_len(slot, message, part, *channel, len);
                     }
                 }
             }
@@ -246,6 +234,43 @@ impl Turns {
         item
     }
 
+    /// Turn bookkeeping for an event of turn `turn` (whose `turn_id` is taken out of `item`).
+    fn track_turn(&mut self, now: Instant, turn: &str, item: &Item, out: &mut Vec<Item>) -> Keep {
+        if self.closed.contains(turn) {
+            return Keep::Drop; // late event of an ended turn
+        }
+        let deadline = now + self.timeout;
+        let is_start = matches!(item.event, Event::TurnStarted { .. });
+        match self.open.iter_mut().find(|t| t.id == turn) {
+            Some(_) if is_start => return Keep::Drop, // a repeated start
+            Some(t) => t.deadline = deadline,
+            None => {
+                self.flush(out);
+                if !is_start {
+                    let mut start = Item::new(Event::TurnStarted { reply_to: None });
+                    start.conversation_id = item.conversation_id.clone();
+                    start.turn_id = Some(turn.to_string());
+                    out.push(start);
+                }
+                self.open.push(OpenTurn {
+                    id: turn.to_string(),
+                    conversation_id: item.conversation_id.clone(),
+                    open_tools: Vec::new(),
+                    closed_tools: VecDeque::new(),
+                    deadline,
+                });
+            }
+        }
+        if !self.track_tool(turn, &item.event) {
+            return Keep::Drop;
+        }
+        if item.event.is_turn_terminal() {
+            Keep::Terminal
+        } else {
+            Keep::Yes
+        }
+    }
+
     /// Applies tool bookkeeping; `false` means the event is a repeat and must be dropped.
     fn track_tool(&mut self, turn: &str, event: &Event) -> bool {
         let Some(t) = self.open.iter_mut().find(|t| t.id == turn) else {
@@ -313,7 +338,7 @@ impl Turns {
         self.closed_order.push_back(turn.id);
     }
 
-    fn hold(&mut self, now: Instant, key: PartKey, item: Item, out: &mut Vec<Item>) {
+    fn hold(&mut self, now: Instant, key: usize, item: Item, out: &mut Vec<Item>) {
         if let Some(h) = self.held.as_mut().filter(|h| h.key == key) {
             if let (
                 Event::TextDelta {
@@ -351,23 +376,43 @@ impl Turns {
         });
     }
 
-    fn part_len(&self, key: &PartKey) -> PartLen {
-        self.parts
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map_or(PartLen::default(), |(_, n)| *n)
+    fn part_slot(
+        &self,
+        message: Option<&str>,
+        part: Option<&str>,
+        channel: TextChannel,
+    ) -> Option<usize> {
+        self.parts.iter().rposition(|(k, _)| {
+            k.channel == channel && k.message.as_deref() == message && k.part.as_deref() == part
+        })
     }
 
-    fn set_part_len(&mut self, key: PartKey, len: PartLen) {
-        if let Some(entry) = self.parts.iter_mut().rev().find(|(k, _)| *k == key) {
-            entry.1 = len;
-            return;
+    /// Stores the length in `slot` (or a new entry, evicting the oldest at the bound); returns
+    /// the part's key index for coalescing.
+    fn set_part_len(
+        &mut self,
+        slot: Option<usize>,
+        message: Option<&str>,
+        part: Option<&str>,
+        channel: TextChannel,
+        len: PartLen,
+    ) -> usize {
+        if let Some(i) = slot {
+            self.parts[i].1 = len;
+            return self.parts[i].0.id;
         }
         if self.parts.len() >= PARTS {
             self.parts.pop_front();
         }
+        self.next_part += 1;
+        let key = PartKey {
+            id: self.next_part,
+            message: message.map(str::to_string),
+            part: part.map(str::to_string),
+            channel,
+        };
         self.parts.push_back((key, len));
+        self.next_part
     }
 }
 
