@@ -331,12 +331,12 @@ impl Engine {
         );
         self.conn = next;
         if from != to {
-            self.emit_one(Item::new(Event::StateChanged { from, to }));
+            self.emit_now(Item::new(Event::StateChanged { from, to }));
         }
     }
 
     pub(super) fn emit_error(&mut self, kind: ErrorKind, message: &str, retryable: bool) {
-        self.emit_one(Item::new(Event::Error {
+        self.emit_now(Item::new(Event::Error {
             kind,
             code: None,
             message: message.to_string(),

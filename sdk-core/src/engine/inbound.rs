@@ -292,7 +292,7 @@ impl Engine {
     fn refuse_oversized(&mut self, len: usize) {
         let limit = self.config.max_frame_bytes;
         let message = format!("refused inbound data of {len} bytes (limit {limit})");
-        self.emit_one(Item::new(Event::Error {
+        self.emit_now(Item::new(Event::Error {
             kind: ErrorKind::Protocol,
             code: Some("frame_too_large".into()),
             message,
@@ -305,6 +305,16 @@ impl Engine {
         for item in items.drain(..) {
             self.emit_one(item);
         }
+    }
+
+    /// Emits an engine-originated event (state, status, error) after any text the turn tracker
+    /// still holds for coalescing, so the app sees events in the order they happened.
+    pub(super) fn emit_now(&mut self, item: Item) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        self.turns.flush(&mut buf);
+        buf.push(item);
+        self.emit_items(&mut buf);
+        self.scratch = buf;
     }
 
     /// Wraps one item into the next envelope and queues it for the app.
@@ -331,7 +341,7 @@ impl Engine {
         status: DeliveryStatus,
         server_id: Option<String>,
     ) {
-        self.emit_one(Item::new(Event::MessageStatus {
+        self.emit_now(Item::new(Event::MessageStatus {
             client_id,
             status,
             server_id,

@@ -267,8 +267,9 @@ impl Engine {
         self.handle(now, Input::Command(Command::ReconnectNow))
     }
 
-    /// Closes for good (idempotent). Pending messages fail with `Closed`, open turns are
-    /// cancelled, the state becomes `Closed`; later commands return [`EngineError::Closed`].
+    /// Closes for good. Pending messages fail with `Closed`, open turns are cancelled, the state
+    /// becomes `Closed`; later commands (including a second `close`) return
+    /// [`EngineError::Closed`], later transport reports are ignored.
     pub fn close(&mut self, now: Instant) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::Close))
     }

@@ -541,3 +541,31 @@ fn stale_reports_are_ignored() {
     assert_eq!(h.events.len(), n);
     assert_eq!(h.engine.state(), ConnectionState::Connecting);
 }
+
+#[test]
+fn coalesced_text_is_flushed_before_later_engine_events() {
+    let mut h = H::with(Config {
+        delta_coalesce: Duration::from_millis(30),
+        ..Config::default()
+    });
+    h.engine.connect(h.now).unwrap();
+    h.drain();
+    h.open_and_welcome(0);
+    h.event(
+        1,
+        "text_delta",
+        json!({"message_id":"m","offset":0,"text":"a"}),
+    );
+    h.event(
+        2,
+        "text_delta",
+        json!({"message_id":"m","offset":1,"text":"b"}),
+    );
+    assert!(!h.types().contains(&"textDelta"));
+    h.drop_socket(); // error + state change must come after the held text
+    let types = h.types();
+    let text = types.iter().position(|t| *t == "textDelta").unwrap();
+    let state = types.iter().rposition(|t| *t == "stateChanged").unwrap();
+    assert!(text < state, "{types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "textDelta").count(), 1);
+}
