@@ -85,7 +85,7 @@ impl Parser {
                 bytes = &bytes[1..];
             }
         }
-        while let Some(pos) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(pos) = find_eol(bytes) {
             let (head, rest) = bytes.split_at(pos);
             if self.line.is_empty() {
                 self.process_line(head, out);
@@ -226,6 +226,27 @@ impl Parser {
             id: self.last_event_id().map(str::to_string),
         });
     }
+}
+
+/// Position of the first CR or LF, scanning eight bytes at a time (SWAR) before the tail.
+fn find_eol(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut start = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        if has_zero(w ^ (ONES * u64::from(b'\n'))) | has_zero(w ^ (ONES * u64::from(b'\r'))) != 0 {
+            break;
+        }
+        start += 8;
+    }
+    bytes[start..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|p| p + start)
 }
 
 fn push_utf8(dst: &mut String, bytes: &[u8]) {

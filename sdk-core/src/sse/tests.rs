@@ -183,3 +183,20 @@ fn long_mixed_stream() {
     }
     check(&input, &expected);
 }
+
+#[test]
+fn line_end_search_finds_the_first_terminator_at_any_position() {
+    for len in 0..40 {
+        for at in 0..len {
+            for t in [b'\n', b'\r'] {
+                let mut v = vec![b'a'; len];
+                v[at] = t;
+                if at + 1 < len {
+                    v[len - 1] = b'\n';
+                }
+                assert_eq!(find_eol(&v), Some(at), "len {len} at {at}");
+            }
+        }
+        assert_eq!(find_eol(&vec![0x8a; len]), None);
+    }
+}
