@@ -47,6 +47,9 @@ impl ChatV2 {
                 content,
                 is_final,
             } => {
+                if self.reply_ended(message_id.as_deref()) {
+                    return; // a repeat of a reply whose turn already ended
+                }
                 let turn = self.head(&frame, out);
                 let reply = message_id.unwrap_or_else(|| format!("{turn}:reply"));
                 if !is_final {
@@ -79,6 +82,9 @@ impl ChatV2 {
             }
             Inbound::Pong => out.emit(self.stamp(Decoded::new(Event::Heartbeat), &frame)),
             Inbound::Cancelled { message_id } => {
+                if self.user_msg_ended(message_id.as_deref()) {
+                    return; // a repeat about a turn that already ended
+                }
                 if let Some(q) = self.take_turn(message_id.as_deref()) {
                     let key = format!("{}:end", q.turn);
                     self.emit(
@@ -91,6 +97,9 @@ impl ChatV2 {
                 }
             }
             Inbound::Error { body, message_id } => {
+                if self.user_msg_ended(message_id.as_deref()) {
+                    return; // a repeat about a turn that already ended
+                }
                 let class = classify(None, &body);
                 let turn = match message_id.as_deref() {
                     Some(m) => self.take_turn(Some(m)),
@@ -140,6 +149,9 @@ impl ChatV2 {
         };
         if !self.attempts.contains_key(&client_id) {
             return; // not a message of this client
+        }
+        if self.ended_messages.iter().any(|(c, _)| *c == client_id) {
+            return; // a repeated ack of a message whose turn already ended
         }
         if let Some(q) = self
             .turns
@@ -239,6 +251,9 @@ impl ChatV2 {
     }
 
     fn on_token(&mut self, token: Token, frame: &Frame, out: &mut Actions) {
+        if self.reply_ended(token.message_id.as_deref()) {
+            return; // a late token of a reply whose turn already ended
+        }
         let turn = self.head(frame, out);
         let reply = token.message_id.unwrap_or_else(|| format!("{turn}:reply"));
         let stream = format!("{turn}/{reply}");
@@ -316,7 +331,13 @@ impl ChatV2 {
             self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
         }
         let d = Decoded::new(Event::MessageCompleted { text }).turn(turn.clone());
-        self.emit(d.message(reply), frame, format!("{turn}:message"), out);
+        self.emit(
+            d.message(reply.clone()),
+            frame,
+            format!("{turn}:message"),
+            out,
+        );
+        remember(&mut self.ended_replies, reply);
         let done = Event::TurnCompleted {
             finish_reason: Some("stop".into()),
             usage: None,
@@ -380,8 +401,23 @@ impl ChatV2 {
             self.current = None;
         }
         if let Some(client_id) = q.client_id {
+            remember(&mut self.ended_messages, (client_id, q.user_msg.clone()));
             out.ack(client_id, q.user_msg);
         }
+    }
+
+    /// Whether `user_msg` is the server id of a message whose turn already ended.
+    fn user_msg_ended(&self, user_msg: Option<&str>) -> bool {
+        user_msg.is_some_and(|u| {
+            self.ended_messages
+                .iter()
+                .any(|(_, m)| m.as_deref() == Some(u))
+        })
+    }
+
+    /// Whether `reply` is the id of a reply whose turn already ended.
+    fn reply_ended(&self, reply: Option<&str>) -> bool {
+        reply.is_some_and(|r| self.ended_replies.iter().any(|m| m == r))
     }
 
     fn emit(&self, d: Decoded, frame: &Frame, key: String, out: &mut Actions) {
@@ -396,4 +432,12 @@ impl ChatV2 {
             None => d,
         }
     }
+}
+
+/// Appends to a ring of the last 64 ended messages or replies.
+fn remember<T>(ring: &mut std::collections::VecDeque<T>, item: T) {
+    if ring.len() >= 64 {
+        ring.pop_front();
+    }
+    ring.push_back(item);
 }

@@ -75,6 +75,11 @@ pub struct ChatV2 {
     current: Option<String>,
     /// How many times each recent message was sent.
     attempts: BTreeMap<ClientId, u32>,
+    /// Messages (client id, server id) and reply ids of recently ended turns: a repeated
+    /// `ack`, token, final `message`, `error` or `cancelled` arriving after its turn ended is a
+    /// duplicate, never the start or the end of the next turn.
+    ended_messages: VecDeque<(ClientId, Option<String>)>,
+    ended_replies: VecDeque<String>,
     streams: Streams,
     /// Turns the server ran that this client did not start.
     foreign_turns: u64,
@@ -118,6 +123,8 @@ impl ChatV2 {
             sent: VecDeque::new(),
             current: None,
             attempts: BTreeMap::new(),
+            ended_messages: VecDeque::new(),
+            ended_replies: VecDeque::new(),
             streams: Streams::new(32),
             foreign_turns: 0,
         }

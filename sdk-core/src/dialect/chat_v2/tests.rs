@@ -497,3 +497,61 @@ fn turn_frames_that_overtake_their_ack_belong_to_the_sent_message() {
         "acked at the turn's end"
     );
 }
+
+#[test]
+fn repeats_after_a_turn_ended_never_start_or_ack_the_next_turn() {
+    let mut d = ChatV2::new("http://127.0.0.1:7");
+    let (conn, mut out) = ready(&mut d);
+    let (c1, c2) = (client(7), client(8));
+    for c in [c1, c2] {
+        let message = Outbound::Message {
+            client_id: c,
+            text: "hi",
+            resend: false,
+        };
+        d.encode(message, &mut out).unwrap();
+    }
+    out.take();
+    // the turn of c1, then a repeated ack, final message and token of it (c2 still waiting)
+    let frames = [
+        ack(c1, "m-1", false),
+        token("ok", 0),
+        fin("ok"),
+        ack(c1, "m-1", false),
+        fin("ok"),
+        token("ok", 0),
+    ];
+    feed(&mut d, conn, &frames, &mut out);
+    let got = out.take();
+    let ev = emitted(&got);
+    assert!(
+        ev.iter().all(|e| e.turn_id == Some(c1.to_string())),
+        "{ev:#?}"
+    );
+    assert_eq!(
+        names(&got)
+            .iter()
+            .filter(|n| **n == "turnCompleted")
+            .count(),
+        1
+    );
+    assert!(
+        !got.iter()
+            .any(|a| matches!(a, Action::Ack { client_id, .. } if *client_id == c2)),
+        "c2 is not answered by c1's repeats"
+    );
+    // c2's turn fails; a repeat of that error must not end anything else
+    let error = f(json!({"type":"error","code":"agent_error","message":"boom","message_id":"m-2"}));
+    feed(
+        &mut d,
+        conn,
+        &[ack(c2, "m-2", false), error.clone(), error],
+        &mut out,
+    );
+    let got = out.take();
+    assert_eq!(
+        names(&got).iter().filter(|n| **n == "turnFailed").count(),
+        1
+    );
+    assert_eq!(names(&got).iter().filter(|n| **n == "error").count(), 1);
+}
