@@ -134,7 +134,7 @@ async fn restart_mid_turn(kind: DialectKind) {
 }
 
 per_dialect!(drop_mid_stream: native, miptech, chat_v2, chat_interfaces, openai);
-per_dialect!(duplicated_frames: native, miptech, chat_interfaces, openai);
-per_dialect!(reordered_frames: native, miptech, chat_interfaces);
+per_dialect!(duplicated_frames: native, miptech, chat_v2, chat_interfaces, openai);
+per_dialect!(reordered_frames: native, miptech, chat_v2, chat_interfaces);
 per_dialect!(reordered_without_sequence_numbers: openai);
 per_dialect!(restart_mid_turn);
