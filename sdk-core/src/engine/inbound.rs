@@ -145,11 +145,8 @@ impl Engine {
                 let events = parser.feed(bytes);
                 if parser.buffered_len() > self.config.max_frame_bytes {
                     let len = parser.buffered_len();
-                    self.live.remove(&id.0);
-                    self.outputs.push_back(Output::CancelHttp { id });
-                    self.refuse_oversized(len);
                     let error = "event stream line exceeds the size limit";
-                    self.forward(now, TransportEvent::HttpFailed { id, error });
+                    self.refuse_stream(now, id, len, error);
                     return;
                 }
                 events
@@ -164,8 +161,24 @@ impl Engine {
             if !self.live.contains_key(&id.0) {
                 break; // the dialect gave up on this stream mid-chunk
             }
+            // An event can arrive whole within one chunk, or be joined from many short lines:
+            // its size is checked as well as the size of the line still buffered.
+            if event.data.len() > self.config.max_frame_bytes {
+                let error = "event stream event exceeds the size limit";
+                self.refuse_stream(now, id, event.data.len(), error);
+                break;
+            }
             self.forward(now, TransportEvent::SseEvent { id, event });
         }
+    }
+
+    /// Refuses an event stream that sent more than `max_frame_bytes` at once: the stream is
+    /// cancelled, the app gets `Error{Protocol}` and the dialect a failed request.
+    fn refuse_stream(&mut self, now: Instant, id: RequestId, len: usize, error: &str) {
+        self.live.remove(&id.0);
+        self.outputs.push_back(Output::CancelHttp { id });
+        self.refuse_oversized(len);
+        self.forward(now, TransportEvent::HttpFailed { id, error });
     }
 
     fn forward(&mut self, now: Instant, event: TransportEvent<'_>) {

@@ -288,6 +288,35 @@ fn oversized_stream_line_is_refused() {
 }
 
 #[test]
+fn oversized_stream_event_is_refused_even_when_it_arrives_whole() {
+    for body in [
+        format!("data: {}\n\n", "x".repeat(40)),
+        "data: xxxxxxxxxx\n".repeat(5) + "\n",
+    ] {
+        let mut h = H::new();
+        h.engine = Engine::new(
+            Config {
+                max_frame_bytes: 32,
+                ..Config::default()
+            },
+            Box::new(Rest::default()),
+        )
+        .unwrap();
+        let stream = h.ready();
+        h.chunk(stream, body.as_bytes());
+        assert!(h.cancelled.contains(&stream), "{body:?}");
+        assert!(
+            h.events
+                .iter()
+                .any(|e| matches!(e, Event::Error { code: Some(c), .. } if c == "frame_too_large")),
+            "{body:?}: {:?}",
+            h.events
+        );
+        assert!(h.messages().is_empty(), "never delivered: {body:?}");
+    }
+}
+
+#[test]
 fn rate_limited_health_check_waits_for_retry_after() {
     let mut h = H::new();
     h.engine.connect(h.now).unwrap();
