@@ -37,7 +37,9 @@ pub enum Input {
     },
     /// Status and headers of an HTTP response. For a non-streaming request `body` is the whole
     /// body and nothing else follows; for a streaming one it is usually empty and the body follows
-    /// as [`Input::HttpChunk`]s and one [`Input::HttpEnd`].
+    /// as [`Input::HttpChunk`]s and one [`Input::HttpEnd`]. A streaming request answered with a
+    /// status outside 2xx ends with this input: drivers should put the (error) body here, whole;
+    /// later chunks are ignored.
     HttpResponse {
         /// Handle from [`Output::HttpRequest`].
         id: RequestId,

@@ -2,7 +2,9 @@
 //!
 //! A plain request reports one `HttpResponse` with the whole body; a streaming one (SSE,
 //! chunked) reports `HttpResponse` with an empty body, then every body chunk as it arrives
-//! (`HttpChunk`), then `HttpEnd` — the engine runs the SSE parser on those bytes. Transport
+//! (`HttpChunk`), then `HttpEnd` — the engine runs the SSE parser on those bytes. A streaming
+//! request answered with an error status (not 2xx) is read like a plain one: its body is the
+//! error (JSON, HTML, text) the dialect needs to classify it. Transport
 //! failures, the request's `timeout_ms`, and a non-streaming body larger than the limit report
 //! `HttpFailed`. HTTP error statuses are ordinary responses: the dialect decides what they mean.
 //! Error texts never include the URL (queries may carry credentials).
@@ -75,7 +77,7 @@ async fn run(
             )
         })
         .collect();
-    if request.streaming {
+    if request.streaming && (200..300).contains(&status) {
         let head = Input::HttpResponse {
             id,
             status,

@@ -108,7 +108,9 @@ impl Engine {
             Some(Handle::Http { kind, .. }) => *kind,
             _ => return,
         };
-        if kind == ResponseKind::Full {
+        // An error status ends a streaming request too: its (small) body is the error, read
+        // whole by the driver, and no stream follows.
+        if kind == ResponseKind::Full || !(200..300).contains(&status) {
             self.live.remove(&id.0);
             if body.len() > self.config.max_frame_bytes {
                 self.refuse_oversized(body.len());
