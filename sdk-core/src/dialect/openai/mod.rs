@@ -164,12 +164,12 @@ impl Dialect for OpenAi {
                 }
                 let failure = http_failure(status, headers, body);
                 if failure.kind == FailureKind::Fatal {
-                    // The request itself is refused (400, 404, 422): retrying cannot help.
+                    // The request itself is refused (400, 404, 422): retrying cannot help. No
+                    // turn started, so the error belongs to none (a turn id would open a turn
+                    // that nothing ends).
                     let client = run.client_id;
-                    out.emit(run.decorate(super::Decoded::new(error_event(
-                        Some(status),
-                        &ErrorBody::parse(body),
-                    ))));
+                    let error = error_event(Some(status), &ErrorBody::parse(body));
+                    out.emit(super::Decoded::new(error));
                     out.reject(client, FailReason::Rejected);
                     self.running = None;
                     self.start_next(out);

@@ -71,6 +71,11 @@ fn http_errors() {
         reason: FailReason::Rejected
     }));
     assert_eq!(names(&got), ["error"]);
+    assert_eq!(
+        emitted(&got)[0].turn_id,
+        None,
+        "a refused request starts no turn"
+    );
 
     for (status, kind) in [
         (401, FailureKind::Auth),
