@@ -119,7 +119,9 @@ pub enum Frame {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct CloseReason {
-    /// Close code from the peer's close frame, if one arrived.
+    /// Close code from the peer's close frame, if one arrived; or the code this side closed
+    /// with after refusing the peer's data (1007: a text message that is not UTF-8, 1009: a
+    /// message over the size limit).
     pub code: Option<u16>,
     /// Close reason text, or the transport error.
     pub reason: String,
@@ -127,6 +129,8 @@ pub struct CloseReason {
     pub failed_to_open: bool,
     /// HTTP status of a rejected upgrade, when known (401, 429, 503, ...).
     pub http_status: Option<u16>,
+    /// The `Retry-After` of a rejected upgrade, when it had one (delta-seconds).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl CloseReason {
@@ -154,7 +158,14 @@ impl CloseReason {
             reason: reason.into(),
             failed_to_open: true,
             http_status,
+            retry_after: None,
         }
+    }
+
+    /// Sets the server-requested wait of a rejected upgrade.
+    pub fn with_retry_after(mut self, wait: Option<std::time::Duration>) -> CloseReason {
+        self.retry_after = wait;
+        self
     }
 }
 

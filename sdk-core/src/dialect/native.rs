@@ -257,11 +257,18 @@ impl Dialect for NativeDialect {
             }
             TransportEvent::SocketClosed { conn, reason } if self.conn == Some(conn) => {
                 self.conn = None;
-                let failure = match reason.http_status {
-                    Some(status) if reason.failed_to_open => {
-                        Failure::from_http_status(status, &[], &reason.reason)
+                let message = format!("socket closed: {}", reason.reason);
+                let failure = match (reason.http_status, reason.code) {
+                    (Some(status), _) if reason.failed_to_open => {
+                        let f = Failure::from_http_status(status, &[], &reason.reason);
+                        match reason.retry_after {
+                            Some(wait) => f.with_retry_after(wait),
+                            None => f,
+                        }
                     }
-                    _ => Failure::network(format!("socket closed: {}", reason.reason)),
+                    // a frame that is not UTF-8, too big, or otherwise broke the protocol
+                    (_, Some(1002 | 1003 | 1007 | 1009)) => Failure::protocol(message),
+                    _ => Failure::network(message),
                 };
                 out.fail(failure);
             }

@@ -6,7 +6,9 @@
 //! `SocketClosed` is reported unless the driver itself closed the socket (the engine expects no
 //! report then). Pings are answered by tungstenite. The engine's `max_frame_bytes` is enforced by
 //! tungstenite too, so an oversized message is never buffered: it ends the connection with close
-//! code 1009 (Message Too Big), and a text message that is not UTF-8 ends it with 1007.
+//! code 1009 (Message Too Big), and a text message that is not UTF-8 ends it with 1007; the
+//! report carries that code, so the dialect sees a protocol failure. A rejected upgrade reports
+//! its HTTP status and its `Retry-After`.
 
 use super::Report;
 use crate::ids::ConnId;
@@ -142,7 +144,11 @@ async fn run(
                             };
                             let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(Some(close))).await;
                         }
-                        return report(CloseReason::error(reason)).await;
+                        let reason = match code {
+                            Some(code) => CloseReason::closed(Some(code), reason),
+                            None => CloseReason::error(reason),
+                        };
+                        return report(reason).await;
                     }
                     None => return report(CloseReason::error("connection closed")).await,
                 };
@@ -188,10 +194,18 @@ fn refusal(error: tungstenite::Error) -> CloseReason {
     match error {
         tungstenite::Error::Http(response) => {
             let status = response.status();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .get_all("retry-after")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(|v| ("retry-after".to_string(), v.to_string()))
+                .collect();
             CloseReason::refused(
                 Some(status.as_u16()),
                 format!("upgrade rejected with HTTP {status}"),
             )
+            .with_retry_after(crate::dialect::retry_after(&headers))
         }
         other => CloseReason::refused(None, other.to_string()),
     }

@@ -249,8 +249,9 @@ pub(crate) fn protocol_error(what: &str, bytes: &[u8]) -> Decoded {
 
 /// Classifies a closed or refused WebSocket. Close codes (RFC 6455 §7.4 and the IANA registry):
 /// 1012 service restart and 1001 going away -> restart; 1013 try again later -> initializing;
-/// 1008 policy violation and 4401/4403 -> auth; 4429 -> rate limited; a refused upgrade is
-/// classified by its HTTP status; anything else is a network failure.
+/// 1008 policy violation and 4401/4403 -> auth; 4429 -> rate limited; 1002, 1003, 1007 and 1009
+/// (also sent by this side when it refuses the peer's data) -> protocol; a refused upgrade is
+/// classified by its HTTP status and keeps its `Retry-After`; anything else is a network failure.
 pub(crate) fn close_failure(reason: &CloseReason) -> Failure {
     let text = if reason.reason.is_empty() {
         "connection closed"
@@ -258,14 +259,18 @@ pub(crate) fn close_failure(reason: &CloseReason) -> Failure {
         &reason.reason
     };
     if let Some(status) = reason.http_status {
-        return http_failure(status, &[], text.as_bytes());
+        let failure = http_failure(status, &[], text.as_bytes());
+        return match reason.retry_after {
+            Some(wait) => failure.with_retry_after(wait),
+            None => failure,
+        };
     }
     let kind = match reason.code {
         Some(1001 | 1012) => FailureKind::ServerRestart,
         Some(1013) => FailureKind::Initializing,
         Some(1008 | 4401 | 4403) => FailureKind::Auth,
         Some(4429) => FailureKind::RateLimited,
-        Some(1002 | 1003 | 1007) => FailureKind::Protocol,
+        Some(1002 | 1003 | 1007 | 1009) => FailureKind::Protocol,
         _ => FailureKind::Network,
     };
     let message = match reason.code {
@@ -392,6 +397,10 @@ mod tests {
         assert_eq!(k(1006), FailureKind::Network);
         let refused = close_failure(&CloseReason::refused(Some(429), "too many"));
         assert_eq!(refused.kind, FailureKind::RateLimited);
+        let wait = Some(Duration::from_secs(4));
+        let refused = close_failure(&CloseReason::refused(Some(429), "").with_retry_after(wait));
+        assert_eq!(refused.retry_after, wait);
+        assert_eq!(k(1009), FailureKind::Protocol);
         assert_eq!(
             close_failure(&CloseReason::error("reset")).kind,
             FailureKind::Network

@@ -355,6 +355,46 @@ fn refused_upgrade_is_classified_by_status() {
 }
 
 #[test]
+fn rate_limited_upgrades_keep_retry_after_and_refused_frames_are_protocol_failures() {
+    let wait = Some(std::time::Duration::from_secs(2));
+    let cases = [
+        (
+            CloseReason::refused(Some(429), "too many").with_retry_after(wait),
+            FailureKind::RateLimited,
+            wait,
+        ),
+        (
+            CloseReason::closed(Some(1007), "not UTF-8"),
+            FailureKind::Protocol,
+            None,
+        ),
+        (
+            CloseReason::closed(Some(1009), "too big"),
+            FailureKind::Protocol,
+            None,
+        ),
+        (CloseReason::error("reset"), FailureKind::Network, None),
+    ];
+    for (reason, kind, retry_after) in cases {
+        let mut d = dialect();
+        let mut out = Actions::new(1);
+        d.connect(&ConnectContext::new(1, None), &mut out);
+        d.on_transport(
+            TransportEvent::SocketClosed {
+                conn: ConnId(1),
+                reason: &reason,
+            },
+            &mut out,
+        );
+        let a = out.take();
+        assert!(
+            matches!(&a[1], Action::Fail(f) if f.kind == kind && f.retry_after == retry_after),
+            "{reason:?}: {a:?}"
+        );
+    }
+}
+
+#[test]
 fn an_incomplete_replay_is_detected_at_the_next_control_frame() {
     let (mut d, conn, _) = ready(Some("2"), welcome(4, true));
     let ev = |seq| json!({"type":"event","seq":seq,"kind":"turn_cancelled","turn_id":"t"});
