@@ -225,7 +225,7 @@ async fn queue_overflow_while_refused(kind: DialectKind) {
     mock.shutdown().await;
 }
 
-per_dialect!(rate_limited_with_retry_after: miptech, chat_interfaces, parlant, openai);
+per_dialect!(rate_limited_with_retry_after);
 per_dialect!(service_unavailable);
 per_dialect!(half_open_found_by_heartbeat: native, miptech, chat_v2, chat_interfaces);
 per_dialect!(queue_overflow_while_refused: native, miptech, chat_v2, chat_interfaces, openai);

@@ -1,0 +1,293 @@
+//! Bad input from the server never crashes the client and is never swallowed. A raw native
+//! WebSocket server puts malformed JSON, binary frames, text frames that are not UTF-8,
+//! oversized frames and unknown event types on the wire; a raw HTTP responder answers the
+//! OpenAI dialect with error bodies that are not JSON, malformed and oversized stream events
+//! and bytes that are not UTF-8. Each must become a typed `Error{kind: Protocol}` (or an
+//! `Unknown` event keeping the raw payload, or the server's error with its text), and the
+//! client must go on: the reply still arrives exactly once and the next message works.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use chatwire::event::{ErrorKind, Event};
+use chatwire::{Client, DialectKind};
+use chatwire_tests::raw_http::{RawOpenAi, Reply};
+use chatwire_tests::raw_ws::{Inject, RawNative};
+use chatwire_tests::*;
+use serde_json::json;
+
+const LIMIT: usize = 64 * 1024;
+
+fn session(kind: DialectKind, base_url: String) -> Session {
+    Session::start(
+        Client::builder(kind, base_url)
+            .seed(60)
+            .backoff(fast_backoff())
+            .max_frame_bytes(LIMIT),
+    )
+}
+
+/// The `Error` events of a log: kind, code, message.
+fn errors(log: &[chatwire::Envelope]) -> Vec<(ErrorKind, Option<String>, String)> {
+    log.iter()
+        .filter_map(|e| match &e.event {
+            Event::Error {
+                kind,
+                code,
+                message,
+                ..
+            } => Some((*kind, code.clone(), message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sends `bad` (whose reply the server precedes with `inject`), then `next`; both replies must
+/// be exact and each message stored once. Returns the session for further checks.
+async fn native_with(inject: Vec<Inject>) -> (Session, RawNative) {
+    let server = RawNative::start(vec![("bad", inject)]).await;
+    let mut s = session(DialectKind::Native, server.base_url());
+    let bad = s.exchange("bad").await;
+    assert_eq!(assembled_text(&bad), "You said: bad", "\n{}", s.dump());
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    assert_stream_clean(DialectKind::Native, &s.log);
+    assert_eq!(discontinuities(&s.log), 0, "\n{}", s.dump());
+    let seen = server.seen();
+    let texts: Vec<(&str, u32)> = seen.messages.iter().map(|m| (m.1.as_str(), m.2)).collect();
+    assert_eq!(texts, [("bad", 1), ("next", 1)], "each message stored once");
+    (s, server)
+}
+
+/// The one protocol error of the log, whose message names the offending bytes.
+fn one_protocol_error(s: &Session, needle: &str) {
+    let errs = errors(&s.log);
+    let protocol: Vec<_> = errs.iter().filter(|e| e.0 == ErrorKind::Protocol).collect();
+    assert_eq!(
+        protocol.len(),
+        1,
+        "one protocol error: {errs:?}\n{}",
+        s.dump()
+    );
+    assert!(
+        protocol[0].2.contains(needle),
+        "the error names {needle:?}: {errs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_frames_become_protocol_errors() {
+    let (s, server) = native_with(vec![
+        Inject::Text("{\"type\":\"event\",\"seq\":".into()),
+        Inject::Text("[1,2,3]".into()),
+        Inject::Text("{\"no_type\":true}".into()),
+    ])
+    .await;
+    let errs = errors(&s.log);
+    assert_eq!(errs.len(), 3, "one error per bad frame: {errs:?}");
+    assert!(errs.iter().all(|e| e.0 == ErrorKind::Protocol), "{errs:?}");
+    assert!(errs[0].2.contains("\"seq\":"), "{errs:?}");
+    assert_eq!(server.seen().connections, 1, "the connection survived");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_frames_where_text_is_expected_become_protocol_errors() {
+    let (s, server) = native_with(vec![Inject::Binary(vec![0x00, 0x01, 0xfe, 0xff])]).await;
+    one_protocol_error(&s, "binary");
+    assert_eq!(server.seen().connections, 1, "the connection survived");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_event_types_are_surfaced_with_their_payload() {
+    let (s, _server) = native_with(vec![
+        Inject::Text(json!({"type": "mystery", "detail": 42}).to_string()),
+        Inject::Event(json!({"kind": "hologram", "shape": "cube"})),
+    ])
+    .await;
+    let unknown: Vec<_> = s
+        .log
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Unknown { name } => Some((name.clone(), e.raw.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unknown.len(), 2, "\n{}", s.dump());
+    assert_eq!(unknown[0].0, "mystery");
+    assert_eq!(
+        unknown[0].1.as_ref().map(|r| r["detail"].clone()),
+        Some(json!(42))
+    );
+    assert_eq!(unknown[1].0, "hologram");
+    assert_eq!(
+        unknown[1].1.as_ref().map(|r| r["shape"].clone()),
+        Some(json!("cube"))
+    );
+    assert!(errors(&s.log).is_empty(), "unknown is not an error");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_frames_that_are_not_utf8_become_protocol_errors() {
+    let (s, server) = native_with(vec![Inject::RawText(b"{\"type\":\"\xff\xfe\"}".to_vec())]).await;
+    one_protocol_error(&s, "UTF-8");
+    assert!(
+        server.seen().connections >= 2,
+        "the client reconnected and resumed"
+    );
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_are_refused_as_protocol_errors() {
+    let big = json!({"type": "mystery", "blob": "x".repeat(LIMIT + 1000)}).to_string();
+    let (s, _server) = native_with(vec![Inject::Text(big)]).await;
+    one_protocol_error(&s, &LIMIT.to_string());
+    assert_eq!(
+        count(&s.log, |e| matches!(e, Event::Unknown { .. })),
+        0,
+        "never delivered"
+    );
+    s.close().await;
+}
+
+/// Runs `hello` then `next` against the raw OpenAI responder with `script`; both replies exact,
+/// every turn ended once. Returns the session and the responder.
+async fn openai_with(script: Vec<Reply>) -> (Session, RawOpenAi) {
+    let server = RawOpenAi::start(script).await;
+    let mut s = session(DialectKind::Openai, server.base_url());
+    let hello = s.exchange("hello").await;
+    assert_eq!(assembled_text(&hello), "You said: hello", "\n{}", s.dump());
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    assert_stream_clean(DialectKind::Openai, &s.log);
+    (s, server)
+}
+
+/// The idempotency keys of the requests, first one per message (re-sends reuse it).
+fn distinct_keys(server: &RawOpenAi) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for r in server.requests() {
+        let key = r.idempotency_key.unwrap();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_error_bodies_that_are_not_json_keep_their_text() {
+    let html = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
+    let (s, server) = openai_with(vec![Reply::Status {
+        head: "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html".into(),
+        body: html,
+    }])
+    .await;
+    let errs = errors(&s.log);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, ErrorKind::Server, "{errs:?}");
+    assert!(
+        errs[0].2.contains("502 Bad Gateway"),
+        "the body's text is kept: {errs:?}"
+    );
+    // the message was re-sent once with the same key; two messages in all
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(distinct_keys(&server).len(), 2);
+    assert_eq!(
+        discontinuities(&s.log),
+        1,
+        "the cut turn is reported\n{}",
+        s.dump()
+    );
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_with_plain_text_bodies_fail_the_message_not_the_client() {
+    let server = RawOpenAi::start(vec![Reply::Status {
+        head: "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain".into(),
+        body: b"model does not exist, sorry".to_vec(),
+    }])
+    .await;
+    let mut s = session(DialectKind::Openai, server.base_url());
+    let receipt = s.send("hello").await;
+    let result = tokio::time::timeout(HANG_GUARD, receipt.acked())
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        Err(chatwire::client::ClientError::DeliveryFailed(
+            chatwire::event::FailReason::Rejected
+        ))
+    );
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    let errs = errors(&s.log);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, ErrorKind::InvalidInput, "{errs:?}");
+    assert!(errs[0].2.contains("model does not exist"), "{errs:?}");
+    assert_stream_clean(DialectKind::Openai, &s.log);
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_unknown_stream_chunks_become_protocol_errors() {
+    let (s, server) = openai_with(vec![Reply::StreamWith(vec![
+        b"{\"choices\":[{\"index\":0,\"delta\":{\"content\":".to_vec(),
+        b"42".to_vec(),
+    ])])
+    .await;
+    let errs = errors(&s.log);
+    assert_eq!(
+        errs.len(),
+        2,
+        "one error per bad chunk: {errs:?}\n{}",
+        s.dump()
+    );
+    assert!(errs.iter().all(|e| e.0 == ErrorKind::Protocol), "{errs:?}");
+    assert!(
+        errs[0].2.contains("content"),
+        "the summary shows the bytes: {errs:?}"
+    );
+    assert_eq!(server.requests().len(), 2, "no retry needed");
+    assert_eq!(discontinuities(&s.log), 0);
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_bytes_that_are_not_utf8_decode_to_replacement_characters() {
+    // WHATWG event streams decode invalid UTF-8 to U+FFFD: the text shows where bytes were bad.
+    let chunk = b"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xff\xfe\"}}]}".to_vec();
+    let server = RawOpenAi::start(vec![Reply::StreamWith(vec![chunk])]).await;
+    let mut s = session(DialectKind::Openai, server.base_url());
+    let hello = s.exchange("hello").await;
+    assert_eq!(
+        assembled_text(&hello),
+        "\u{FFFD}\u{FFFD}You said: hello",
+        "\n{}",
+        s.dump()
+    );
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next");
+    assert_stream_clean(DialectKind::Openai, &s.log);
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_stream_events_are_refused_and_the_turn_retried() {
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(LIMIT + 1000)).into_bytes();
+    let (s, server) = openai_with(vec![Reply::StreamWith(vec![big])]).await;
+    let errs = errors(&s.log);
+    let protocol: Vec<_> = errs.iter().filter(|e| e.0 == ErrorKind::Protocol).collect();
+    assert_eq!(protocol.len(), 1, "{errs:?}\n{}", s.dump());
+    assert_eq!(
+        protocol[0].1.as_deref(),
+        Some("frame_too_large"),
+        "{errs:?}"
+    );
+    assert_eq!(distinct_keys(&server).len(), 2, "re-sent with its key");
+    assert_eq!(discontinuities(&s.log), 1, "\n{}", s.dump());
+    s.close().await;
+}
