@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+use chatwire::client::ClientError;
 use chatwire::event::{DeliveryStatus, ErrorKind, Event, FailReason};
 use chatwire::{ConnectionState, DialectKind};
 use chatwire_mock::{FaultSpec, HttpErrorSpec};
@@ -145,21 +146,31 @@ async fn queue_overflow_while_refused(kind: DialectKind) {
     for t in &texts[1..] {
         receipts.push(s.send(t).await);
     }
-    let failed: Vec<usize> = (0..receipts.len())
-        .filter(|i| {
-            receipts[*i].status()
-                == DeliveryStatus::Failed {
-                    reason: FailReason::Overflow,
-                }
-        })
-        .collect();
+    let overflow = DeliveryStatus::Failed {
+        reason: FailReason::Overflow,
+    };
+    let at = s
+        .wait_for(
+            "the overflow",
+            |e| matches!(&e.event, Event::MessageStatus { status, .. } if *status == overflow),
+        )
+        .await;
+    let Event::MessageStatus {
+        client_id: dropped, ..
+    } = s.log[at].event
+    else {
+        unreachable!("matched above")
+    };
+    let failed = [receipts
+        .iter()
+        .position(|r| r.client_id() == dropped)
+        .unwrap()];
+    let verdict = tokio::time::timeout(HANG_GUARD, receipts[failed[0]].acked()).await;
     assert_eq!(
-        failed.len(),
-        1,
-        "{kind}: one message overflowed\n{}",
-        s.dump()
+        verdict.unwrap(),
+        Err(ClientError::DeliveryFailed(FailReason::Overflow)),
+        "{kind}: the receipt of the dropped message says so"
     );
-    let dropped = receipts[failed[0]].client_id();
     let delivered: Vec<&str> = (0..texts.len())
         .filter(|i| *i != failed[0])
         .map(|i| texts[i])
@@ -173,6 +184,11 @@ async fn queue_overflow_while_refused(kind: DialectKind) {
         s.until_answered().await;
     }
     assert_stream_clean(kind, &s.log);
+    let overflows = count(
+        &s.log,
+        |e| matches!(e, Event::MessageStatus { status, .. } if *status == overflow),
+    );
+    assert_eq!(overflows, 1, "{kind}: one message overflowed\n{}", s.dump());
     let statuses: Vec<&DeliveryStatus> = s
         .log
         .iter()
