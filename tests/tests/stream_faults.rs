@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use chatwire::DialectKind;
-use chatwire::event::Event;
+use chatwire::event::{Event, TextUpdate};
 use chatwire_mock::FaultSpec;
 use chatwire_tests::*;
 use std::time::Duration;
@@ -36,6 +36,37 @@ async fn drop_mid_stream(kind: DialectKind) {
         &mock,
         &[("hello", "You said: hello"), ("again", "You said: again")],
     );
+    if !resumes(&s.client) {
+        // The cut turn is retried: the message re-sent under the same idempotency key (one
+        // record, received twice) and the retry's first text replaces the partial text.
+        let hello = mock
+            .received()
+            .into_iter()
+            .find(|r| r.text == "hello")
+            .unwrap();
+        assert_eq!(hello.times_received, 2, "{kind}: {hello:?}");
+        let first_text = s
+            .segment("hello")
+            .iter()
+            .rev()
+            .find_map(|e| match &e.event {
+                Event::TurnStarted { .. } => Some(e.seq),
+                _ => None,
+            });
+        let retry = s
+            .segment("hello")
+            .iter()
+            .filter(|e| Some(e.seq) > first_text)
+            .find_map(|e| match &e.event {
+                Event::TextDelta { update, .. } => Some(update.clone()),
+                _ => None,
+            });
+        assert!(
+            matches!(retry, Some(TextUpdate::Replace { .. })),
+            "{kind}: the retry replaces the partial text\n{}",
+            s.dump()
+        );
+    }
     s.close().await;
     mock.shutdown().await;
 }
