@@ -1,11 +1,16 @@
 //! `chatwire chat`: an interactive session with any backend. Lines are sent as messages; lines
 //! starting with `:` are client commands (`:cancel`, `:reconnect`, `:state`, `:stats`,
-//! `:quit`). Events are printed as they stream, while the next line can already be typed.
+//! `:quit`). Events are printed as they stream, while the next line can already be typed. At
+//! `:quit` or end of input the session waits (up to 30 s) for the turns still running, so
+//! `echo hello | chatwire chat ...` prints the whole answer.
 
 use crate::conn::ConnArgs;
 use crate::render::{Renderer, Style};
 use clap::Args;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Options of `chatwire chat`.
@@ -21,6 +26,9 @@ pub struct ChatArgs {
 const HELP: &str = ":cancel  cancel the turn   :reconnect  reconnect now   :state  connection state
 :stats   client counters   :quit       close and exit  (anything else is sent as a message)";
 
+/// How long `:quit` / end of input waits for running turns.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
 /// Runs the REPL until `:quit` or end of input.
 pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
     let client = match args.conn.builder().lazy_connect(false).build() {
@@ -30,7 +38,7 @@ pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!(
+    eprintln!(
         "{}",
         style.dim(&format!(
             "chatwire chat — {} at {} (:help for commands)",
@@ -39,10 +47,18 @@ pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
     );
     let mut events = client.events();
     let verbose = args.verbose;
-    let printer = tokio::spawn(async move {
-        let mut renderer = Renderer::new(style, "", verbose);
-        while let Some(envelope) = events.recv().await {
-            renderer.event(&envelope);
+    // messages sent whose turn has not ended yet
+    let open = Arc::new(AtomicI64::new(0));
+    let printer = tokio::spawn({
+        let open = open.clone();
+        async move {
+            let mut renderer = Renderer::new(style, "", verbose);
+            while let Some(envelope) = events.recv().await {
+                renderer.event(&envelope);
+                if envelope.event.is_turn_terminal() {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
         }
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
@@ -66,7 +82,14 @@ pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
                 println!("{:?}", client.stats());
                 Ok(())
             }
-            text => client.send(text).await.map(|_| ()),
+            text => {
+                open.fetch_add(1, Ordering::SeqCst);
+                let sent = client.send(text).await.map(|_| ());
+                if sent.is_err() {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                }
+                sent
+            }
         };
         if let Err(e) = result {
             eprintln!("{}", style.red(&format!("error: {e}")));
@@ -75,6 +98,10 @@ pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
                 break;
             }
         }
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
+    while open.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     client.close().await;
     let _ = printer.await;

@@ -182,3 +182,30 @@ async fn cancel_turn_ends_the_turn_once_and_reconnect_now_resumes() {
     assert_eq!(mock.received().len(), 2);
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eager_connect_reaches_ready_before_any_send() {
+    let mock = chatwire_mock::spawn(MockConfig::default().seed(6))
+        .await
+        .unwrap();
+    let lazy = Client::builder(DialectKind::Native, mock.base_url())
+        .build()
+        .unwrap();
+    let eager = Client::builder(DialectKind::Native, mock.base_url())
+        .lazy_connect(false)
+        .build()
+        .unwrap();
+    let mut state = eager.state_watch();
+    let ready = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.wait_for(|s| s.is_ready()),
+    )
+    .await
+    // drop the watch guard at once: holding it would block the driver's next state update
+    .map(|r| r.is_ok());
+    assert_eq!(ready, Ok(true));
+    assert_eq!(lazy.state(), chatwire::ConnectionState::Disconnected);
+    eager.close().await;
+    lazy.close().await;
+    mock.shutdown().await;
+}

@@ -249,7 +249,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Connect on the first send (default true) or only on [`Client::connect`] / first send.
+    /// Connect on the first send or typing (default true), or right after `build` (false).
     pub fn lazy_connect(mut self, lazy: bool) -> ClientBuilder {
         self.config.lazy_connect = lazy;
         self
@@ -297,6 +297,7 @@ impl ClientBuilder {
             dialect = Box::new(super::auth::RefreshingAuth(dialect));
         }
         let max_frame_bytes = config.max_frame_bytes;
+        let connect_at_start = !config.lazy_connect;
         let engine = Engine::new(config, dialect)?;
         let capabilities = engine.capabilities();
         let shared = Arc::new(Shared {
@@ -307,6 +308,7 @@ impl ClientBuilder {
             max_frame_bytes,
             token_provider: self.token_provider,
             headers: self.headers,
+            connect_at_start,
         };
         let requests = driver::spawn(engine, options, shared.clone())
             .map_err(|e| BuildError::Runtime(e.to_string()))?;

@@ -230,7 +230,11 @@ impl Client {
         *self.inner.shared.state.borrow()
     }
 
-    /// A watch of the connection state (`changed().await`, `borrow()`).
+    /// A watch of the connection state (`changed().await`, `borrow()`, `wait_for()`).
+    ///
+    /// Like every tokio watch, the guard returned by `borrow()` / `wait_for()` holds a read
+    /// lock: copy the state out and drop the guard at once (`*rx.borrow()`), never keep it
+    /// across an `.await`, or the client's driver blocks on its next state change.
     ///
     /// ```no_run
     /// # async fn f(client: chatwire::client::Client) {

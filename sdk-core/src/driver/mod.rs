@@ -73,6 +73,8 @@ pub(crate) struct DriverOptions {
     pub(crate) token_provider: Option<TokenProvider>,
     /// Headers added to every upgrade and HTTP request (replacing same-named ones).
     pub(crate) headers: Vec<(String, String)>,
+    /// Connect as soon as the driver runs (`lazy_connect: false`).
+    pub(crate) connect_at_start: bool,
 }
 
 /// Errors setting up the driver's network stack.
@@ -109,7 +111,7 @@ pub(crate) fn spawn(
         auth: options.token_provider.map(auth::Auth::new),
         headers: options.headers,
     };
-    runtime.spawn(driver.run(requests_rx, reports_rx));
+    runtime.spawn(driver.run(requests_rx, reports_rx, options.connect_at_start));
     Ok(requests_tx)
 }
 
@@ -178,7 +180,13 @@ impl Driver {
         mut self,
         mut requests: mpsc::UnboundedReceiver<Request>,
         mut reports: mpsc::Receiver<Report>,
+        connect_at_start: bool,
     ) {
+        if connect_at_start {
+            let now = self.now();
+            self.feed(now, Input::Command(Command::Connect));
+            self.drain();
+        }
         let far = self.start + std::time::Duration::from_secs(86_400 * 365);
         let sleep = tokio::time::sleep_until(far);
         tokio::pin!(sleep);
