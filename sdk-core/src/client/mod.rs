@@ -167,6 +167,14 @@ impl Client {
     /// connects first when lazy connect is on.
     ///
     /// Errors: [`ClientError::Closed`], [`ClientError::TooLarge`], [`ClientError::QueueFull`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// let receipt = client.send("What is the weather in Paris?").await?;
+    /// println!("sent as {}", receipt.client_id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&self, text: impl Into<String>) -> Result<Receipt, ClientError> {
         self.submit(text.into(), None).await
     }
@@ -189,22 +197,54 @@ impl Client {
 
     /// Reports the user typing or not (coalesced and throttled by the engine; a no-op for
     /// dialects without typing indicators).
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// client.typing(true).await?; // user is typing
+    /// client.typing(false).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn typing(&self, active: bool) -> Result<(), ClientError> {
         self.command(Command::Typing { active }).await
     }
 
     /// Cancels the turn in progress (server-side when the dialect can, else locally: the app
     /// still gets exactly one `TurnCancelled`).
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// client.send("/slow").await?;
+    /// client.cancel_turn().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn cancel_turn(&self) -> Result<(), ClientError> {
         self.command(Command::CancelTurn).await
     }
 
     /// Skips a pending backoff wait, starts over from `Failed`, or replaces a live connection.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// if client.state() == chatwire::ConnectionState::Failed {
+    ///     client.reconnect_now().await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn reconnect_now(&self) -> Result<(), ClientError> {
         self.command(Command::ReconnectNow).await
     }
 
     /// Connects now instead of on the first send (lazy connect).
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// client.connect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(&self) -> Result<(), ClientError> {
         self.command(Command::Connect).await
     }
@@ -212,6 +252,14 @@ impl Client {
     /// Closes the client for good: messages not yet acknowledged fail with `Closed`, open turns
     /// are cancelled, the last events (down to `StateChanged{to: Closed}`) are delivered and
     /// every [`EventStream`] ends. Idempotent; returns when the driver stopped.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// client.close().await;
+    /// assert_eq!(client.state(), chatwire::ConnectionState::Closed);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&self) {
         let (tx, rx) = oneshot::channel();
         if self.inner.requests.send(Request::Close(tx)).is_ok() {
@@ -251,6 +299,16 @@ impl Client {
     /// Every event from now on, in order, deduplicated. Each stream has its own unbounded
     /// buffer, so a slow consumer never loses events (and never slows the connection down). The
     /// stream ends after the client closed. Subscribe before `send` to see the whole turn.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) {
+    /// use futures_util::StreamExt;
+    /// let mut events = client.events();
+    /// while let Some(envelope) = events.next().await {
+    ///     println!("{:?}", envelope.event);
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> EventStream {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = self.inner.requests.send(Request::Subscribe(tx));

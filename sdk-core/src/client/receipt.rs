@@ -51,7 +51,8 @@ impl Receipt {
         self.status.borrow().clone()
     }
 
-    /// A watch of the status, for `changed().await` loops.
+    /// A watch of the status, for `changed().await` loops. Copy the status out of `borrow()`
+    /// and drop the guard at once: a guard held across an `.await` blocks the client's driver.
     pub fn status_watch(&self) -> watch::Receiver<DeliveryStatus> {
         self.status.clone()
     }
