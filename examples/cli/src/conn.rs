@@ -37,7 +37,7 @@ pub struct ConnArgs {
     /// Allow http:// and ws:// to hosts that are not loopback.
     #[arg(long)]
     pub insecure: bool,
-    /// Connection attempts before giving up.
+    /// Retries after a failed connection attempt before giving up (the engine's max_attempts).
     #[arg(long, default_value_t = 3)]
     pub max_attempts: u32,
     /// Seed of the client's RNG (reproducible ids and jitter).
