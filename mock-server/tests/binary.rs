@@ -6,6 +6,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// A plain HTTP client (see `common::http` for why the provider is installed first).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().unwrap()
+}
+
 fn start(args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chatwire-mock"))
         .args(["--port", "0"])
@@ -39,14 +45,16 @@ fn stop(mut child: std::process::Child) {
 #[tokio::test]
 async fn binary_serves_and_stops_on_sigterm() {
     let (child, url) = start(&[]);
-    let health: serde_json::Value = reqwest::get(format!("{url}/_mock/health"))
+    let health: serde_json::Value = http()
+        .get(format!("{url}/_mock/health"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(health["dialects"].as_array().unwrap().len(), 6);
-    let done: serde_json::Value = reqwest::Client::new()
+    let done: serde_json::Value = http()
         .post(format!("{url}/v1/chat/completions"))
         .json(&serde_json::json!({"messages": [{"role": "user", "content": "bin"}]}))
         .send()
@@ -72,14 +80,18 @@ async fn scenario_file_installs_faults() {
     .unwrap();
     let (child, url) = start(&["--scenario", path.to_str().unwrap()]);
     assert_eq!(
-        reqwest::get(format!("{url}/healthz"))
+        http()
+            .get(format!("{url}/healthz"))
+            .send()
             .await
             .unwrap()
             .status(),
         500
     );
     assert_eq!(
-        reqwest::get(format!("{url}/agents"))
+        http()
+            .get(format!("{url}/agents"))
+            .send()
             .await
             .unwrap()
             .status(),

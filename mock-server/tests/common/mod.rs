@@ -181,6 +181,9 @@ impl Sse {
     }
 }
 
+/// A plain HTTP client. The ring provider is installed first because workspace builds unify
+/// reqwest with `rustls-no-provider`, which has no process-wide default.
 pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().build().unwrap()
 }
