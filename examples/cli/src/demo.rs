@@ -9,7 +9,8 @@
 //! (a tool call) runs clean. A message counts as lost unless its receipt settled, the server
 //! recorded it, and its turn completed with exactly the expected text; as duplicated if the
 //! server recorded it twice or its turn ended more than once. The exit code is non-zero if
-//! anything was lost or duplicated.
+//! anything was lost or duplicated. "dups suppressed" counts the inbound repeats the client's
+//! dedup dropped (the injected duplicated frames that reached it), so that none was duplicated.
 
 use crate::conn::{Outcome, follow_turn};
 use crate::render::{Renderer, Style};
@@ -49,6 +50,8 @@ struct Row {
     acked: u64,
     events: u64,
     reconnects: u64,
+    /// Inbound repeats the client dropped (the injected duplicated frames it caught).
+    dups_suppressed: u64,
     lost: u64,
     duplicated: u64,
     notes: Vec<String>,
@@ -216,6 +219,7 @@ async fn converse(
     row.acked = stats.acked;
     row.events = stats.events;
     row.reconnects = stats.reconnects;
+    row.dups_suppressed = stats.duplicates_dropped;
     check_server_side(mock, kind, &mut row);
     row.secs = started.elapsed().as_secs_f64();
     row
@@ -304,14 +308,30 @@ fn terminal_counts(events: &[Envelope]) -> BTreeMap<String, u32> {
 fn print_table(rows: &[Row], style: Style) {
     println!();
     let header = format!(
-        "{:<16} {:>5} {:>6} {:>7} {:>11} {:>5} {:>11} {:>7}",
-        "dialect", "sent", "acked", "events", "reconnects", "lost", "duplicated", "time"
+        "{:<16} {:>5} {:>6} {:>7} {:>11} {:>16} {:>5} {:>11} {:>7}",
+        "dialect",
+        "sent",
+        "acked",
+        "events",
+        "reconnects",
+        "dups suppressed",
+        "lost",
+        "duplicated",
+        "time"
     );
     println!("{}", style.bold(&header));
     for r in rows {
         let line = format!(
-            "{:<16} {:>5} {:>6} {:>7} {:>11} {:>5} {:>11} {:>6.1}s",
-            r.dialect, r.sent, r.acked, r.events, r.reconnects, r.lost, r.duplicated, r.secs
+            "{:<16} {:>5} {:>6} {:>7} {:>11} {:>16} {:>5} {:>11} {:>6.1}s",
+            r.dialect,
+            r.sent,
+            r.acked,
+            r.events,
+            r.reconnects,
+            r.dups_suppressed,
+            r.lost,
+            r.duplicated,
+            r.secs
         );
         if r.lost == 0 && r.duplicated == 0 {
             println!("{line}");

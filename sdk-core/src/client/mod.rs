@@ -98,6 +98,9 @@ pub struct ClientStats {
     pub reconnects: u64,
     /// Messages queued or in flight right now.
     pub queued: u64,
+    /// Inbound events dropped as repeats (duplicated frames, replays after resume), so the app
+    /// saw each event once.
+    pub duplicates_dropped: u64,
 }
 
 /// Why a client call failed. Each variant is something the caller can act on.

@@ -297,6 +297,7 @@ impl Driver {
         let engine_stats = self.engine.stats();
         self.stats(|s| {
             s.queued = engine_stats.queued as u64;
+            s.duplicates_dropped = engine_stats.duplicates_dropped;
         });
     }
 

@@ -291,6 +291,7 @@ impl Engine {
     fn inbound(&mut self, now: Instant, decoded: Decoded) {
         if let Some(key) = &decoded.dedup {
             if !self.dedup.insert(key) {
+                self.duplicates_dropped = self.duplicates_dropped.saturating_add(1);
                 return;
             }
         }

@@ -54,6 +54,8 @@ pub struct Engine {
     next_id: u64,
     queue: Queue,
     dedup: Dedup,
+    /// Inbound events dropped by the dedup registry as repeats.
+    duplicates_dropped: u64,
     turns: Turns,
     cursor: Option<Cursor>,
     seq: u64,
@@ -83,6 +85,10 @@ pub struct EngineStats {
     pub live_handles: usize,
     /// Envelopes emitted so far (the last `seq`).
     pub events: u64,
+    /// Inbound events dropped as repeats of an event already delivered (same dedup key):
+    /// duplicated frames, replays after resume. Counts what the engine's registry caught, not
+    /// repeats a dialect filtered itself.
+    pub duplicates_dropped: u64,
 }
 
 /// A transport handle the engine tracks.
@@ -140,6 +146,7 @@ impl Engine {
             next_id: 1,
             queue: Queue::new(config.queue_capacity, config.overflow),
             dedup: Dedup::new(config.dedup_capacity),
+            duplicates_dropped: 0,
             turns: Turns::new(config.turn_timeout, config.delta_coalesce),
             cursor: config.resume_cursor.clone(),
             seq: 0,
@@ -218,6 +225,7 @@ impl Engine {
             text_parts: self.turns.tracked_parts(),
             live_handles: self.live.len(),
             events: self.seq,
+            duplicates_dropped: self.duplicates_dropped,
         }
     }
 

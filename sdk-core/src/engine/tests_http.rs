@@ -194,6 +194,25 @@ fn health_then_sse_stream_with_events_split_anywhere() {
 }
 
 #[test]
+fn repeated_event_is_counted_and_delivered_once() {
+    let mut h = H::new();
+    let stream = h.ready();
+    assert_eq!(h.engine.stats().duplicates_dropped, 0);
+    h.chunk(stream, b"id: 1\ndata: hello\n\n");
+    let delivered = h.engine.stats().events;
+    h.chunk(stream, b"id: 1\ndata: hello\n\nid: 1\ndata: hello\n\n");
+    assert_eq!(h.engine.stats().duplicates_dropped, 2);
+    assert_eq!(
+        h.engine.stats().events,
+        delivered,
+        "no envelope for a repeat"
+    );
+    h.chunk(stream, b"id: 2\ndata: hello\n\n");
+    assert_eq!(h.messages(), ["hello", "hello"], "the new event 2 only");
+    assert_eq!(h.engine.stats().duplicates_dropped, 2);
+}
+
+#[test]
 fn messages_are_posted_and_acked_by_the_response() {
     let mut h = H::new();
     h.ready();
