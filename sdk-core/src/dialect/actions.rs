@@ -25,6 +25,12 @@ pub struct Capabilities {
     pub tools: bool,
     /// A turn can be cancelled server-side.
     pub cancel: bool,
+    /// Every message travels in a request of its own, and concurrent requests can reach the
+    /// backend in any order (separate HTTP requests). The engine then keeps one message in
+    /// flight: it hands the dialect the next message only once the previous one is acked or
+    /// rejected (or re-sent first after a reconnection), so the backend stores messages in send
+    /// order. Needs `acks`.
+    pub ordered_sends: bool,
     /// How the engine checks the connection is alive.
     pub liveness: Liveness,
 }

@@ -217,6 +217,7 @@ impl Dialect for NativeDialect {
             audio: false,
             tools: true,
             cancel: true,
+            ordered_sends: false, // one socket: frames arrive in order
             liveness: Liveness::Ping,
         }
     }

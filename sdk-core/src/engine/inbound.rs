@@ -204,6 +204,11 @@ impl Engine {
         if list.capacity() > self.spare_actions.capacity() {
             self.spare_actions = list;
         }
+        // One message in flight (`ordered_sends`): the settled message's own events go first,
+        // then the next message.
+        if std::mem::take(&mut self.release_next) && self.state().is_ready() {
+            self.flush_queue(now);
+        }
     }
 
     // Guards with side effects (removing a handle, settling a message) would read worse.
@@ -263,11 +268,13 @@ impl Engine {
                 server_id,
             } => {
                 if self.queue.remove(client_id).is_some() {
+                    self.release_next = self.caps.ordered_sends;
                     self.emit_status(client_id, DeliveryStatus::Acked, server_id);
                 }
             }
             Action::Reject { client_id, reason } => {
                 if self.queue.remove(client_id).is_some() {
+                    self.release_next = self.caps.ordered_sends;
                     self.emit_status_failed(client_id, reason);
                 }
             }

@@ -53,6 +53,9 @@ pub struct Engine {
     live: BTreeMap<u64, Handle>,
     next_id: u64,
     queue: Queue,
+    /// A message was settled during the current dialect call: with `ordered_sends`, the next
+    /// one may go once the call's actions are carried out.
+    release_next: bool,
     dedup: Dedup,
     /// Inbound events dropped by the dedup registry as repeats.
     duplicates_dropped: u64,
@@ -145,6 +148,7 @@ impl Engine {
             live: BTreeMap::new(),
             next_id: 1,
             queue: Queue::new(config.queue_capacity, config.overflow),
+            release_next: false,
             dedup: Dedup::new(config.dedup_capacity),
             duplicates_dropped: 0,
             turns: Turns::new(config.turn_timeout, config.delta_coalesce),
@@ -340,3 +344,5 @@ impl Engine {
 mod tests;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_order;

@@ -61,12 +61,18 @@ impl Engine {
     }
 
     /// Hands every message that is not on the current connection yet to the dialect, in order.
+    /// With `ordered_sends` (and acks) only one message is in flight at a time: the flush stops
+    /// at the first unsettled message on this connection, and an ack or rejection resumes it.
     pub(super) fn flush_queue(&mut self, now: Instant) {
+        let one_at_a_time = self.caps.ordered_sends && self.caps.acks;
         for (id, stage, epoch) in self.queue.snapshot() {
             if !self.state().is_ready() {
                 return;
             }
             if stage == Stage::InFlight && epoch == self.epoch {
+                if one_at_a_time {
+                    return; // the previous message is not answered yet
+                }
                 continue;
             }
             let Some(pending) = self.queue.get(id) else {
@@ -100,6 +106,9 @@ impl Engine {
                         self.emit_status(id, DeliveryStatus::Sent, None);
                     }
                     self.finish_dialect_call(now, out);
+                    if one_at_a_time && self.queue.get(id).is_some() {
+                        return; // the next one goes when this one is settled
+                    }
                 }
                 Err(DialectError::NotConnected) => {
                     self.finish_dialect_call(now, out);

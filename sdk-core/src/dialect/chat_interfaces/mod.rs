@@ -20,6 +20,8 @@
 //! completed/failed` -> `ToolStarted/ToolCompleted/ToolFailed`; `message` -> `MessageCompleted`
 //! (or a complete `Message` when nothing was streamed); `execution:completed` ->
 //! `TurnCompleted`; `execution:failed` -> `TurnFailed`; `error` -> `Error`; others -> `Unknown`.
+//! One message POST is in flight at a time (capability `ordered_sends`), so the server gets the
+//! messages in send order.
 //! `429` + `Retry-After`, `503` and `401`/`403` are classified for the engine's retry; a
 //! `404 SESSION_NOT_FOUND` drops the session so the next attempt creates a new one.
 //!
@@ -128,6 +130,7 @@ impl Dialect for ChatInterfaces {
         c.acks = true;
         c.resume = true;
         c.tools = true;
+        c.ordered_sends = true;
         c.liveness = Liveness::Idle;
         c
     }
@@ -218,6 +221,9 @@ impl Dialect for ChatInterfaces {
             Outbound::Message {
                 client_id, text, ..
             } => {
+                // Each message is a POST of its own, and concurrent POSTs can reach the server in
+                // any order: `ordered_sends` makes the engine hand over the next message only
+                // once this POST is answered (acked or rejected), so messages arrive in send order.
                 let body = wire::encode(&SendMessage {
                     message: text,
                     session_token: session.expose(),

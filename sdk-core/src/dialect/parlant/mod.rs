@@ -13,9 +13,10 @@
 //!
 //! A message is `POST /sessions/{id}/events?moderation=auto` with
 //! `{"kind":"message","source":"customer","message"}` and an `Idempotency-Key` header; the stored
-//! event in the answer acks it (server id = event id). Parlant keeps every event, so resume is
-//! exact: the cursor is `<session id>@<offset>` and the poll after a reconnection starts at
-//! `min_offset = offset + 1`.
+//! event in the answer acks it (server id = event id); one message POST is in flight at a time
+//! (capability `ordered_sends`), so the session stores messages in send order. Parlant keeps
+//! every event, so resume is exact: the cursor is `<session id>@<offset>` and the poll after a
+//! reconnection starts at `min_offset = offset + 1`.
 //!
 //! # Events
 //!
@@ -135,6 +136,7 @@ impl Dialect for Parlant {
         c.acks = true;
         c.resume = true;
         c.tools = true;
+        c.ordered_sends = true;
         c
     }
 
@@ -207,6 +209,9 @@ impl Dialect for Parlant {
             Outbound::Message {
                 client_id, text, ..
             } => {
+                // Each message is a POST of its own, and concurrent POSTs can reach the server in
+                // any order (Parlant gives each the next offset as it arrives): `ordered_sends`
+                // makes the engine hand over the next message only once this POST is answered.
                 let path = format!("/sessions/{}/events", url_encode(&session));
                 let url = format!("{}?moderation=auto", join_url(&self.base, &path));
                 let body = CreateMessageEvent {
