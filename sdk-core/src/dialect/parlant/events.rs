@@ -1,15 +1,25 @@
 //! Decoding of Parlant events into normalized events: turn tracking from `status` events,
 //! complete and streamed (growing `chunks`) agent messages, tool calls, cursors and dedup keys.
 //!
-//! A `ready` status that arrives while a message of its turn is still growing is held back
-//! until the message's last snapshot has been delivered, so the turn never ends before its text.
+//! Turns are told apart by Parlant's own correlation: every event an agent run emits carries the
+//! `correlation_id` of the customer message that caused it (the part before the first `::`; a
+//! nested scope adds `::<scope>`), and `status` events name that message in
+//! `acknowledged_offset`. An event goes to the turn of its correlation (and, for statuses, of
+//! its acknowledged message), so turns that overlap (the next one starts while the previous one's
+//! streamed message is still being fetched) never mix; events without a correlation fall back
+//! to the acknowledged offset and then to the newest open turn. The turn id is
+//! `turn@<offset of the customer message>`.
+//!
+//! A `ready` status that arrives while a message of its own turn is still growing is held back
+//! until that message's last snapshot has been delivered, so a turn never ends before its text;
+//! other turns are not held.
 //!
 //! Dedup keys are the event id, refined where one event is served several times: a streamed
 //! message yields `<id>#start`, one `<id>#<chunk count>` per snapshot and `<id>#done`, so a
 //! re-served snapshot is dropped and a grown one is not. Cursors are `<session>@<offset>` and
 //! never pass an unfinished message.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::json;
 
@@ -20,19 +30,37 @@ use crate::event::{
 };
 use crate::ids::{ClientId, Cursor, DedupKey};
 
+/// How many turns and customer-message correlations are remembered (re-served events of a
+/// remembered turn never open a new one).
+const REMEMBERED: usize = 256;
+
 /// What the decoder remembers between polls.
 #[derive(Debug, Default)]
 pub(super) struct State {
-    /// The open turn's id.
-    turn: Option<String>,
-    /// Unfinished streamed messages: offset -> event id.
-    unfinished: BTreeMap<u64, String>,
+    /// The turns seen, oldest first (open ones and the last ended ones).
+    turns: VecDeque<Turn>,
+    /// Unfinished streamed messages: offset -> (event id, turn id).
+    unfinished: BTreeMap<u64, (String, String)>,
     /// The app's own messages: offset -> client id (for `reply_to`).
     own: BTreeMap<u64, ClientId>,
+    /// Customer messages seen: (correlation, offset), oldest first.
+    origins: VecDeque<(String, u64)>,
     /// The last poll brought events past the previous offset.
     progress: bool,
-    /// The turn's completion, held while one of its messages is unfinished (the `ready` status
-    /// is served before the message's last snapshot is re-fetched).
+}
+
+/// One turn: the agent's run for one customer message.
+#[derive(Debug)]
+struct Turn {
+    id: String,
+    /// The correlation root of its events (`None`: the backend sent none).
+    correlation: Option<String>,
+    /// The customer message its statuses acknowledge.
+    ack: Option<u64>,
+    /// A terminal status was seen (its completion may still be held).
+    ended: bool,
+    /// Its completion, held while one of its own messages is unfinished (the `ready` status is
+    /// served before the message's last snapshot is re-fetched).
     held: Vec<Decoded>,
 }
 
@@ -55,7 +83,7 @@ impl State {
     /// Records the offset of a message the app sent.
     pub(super) fn own_message(&mut self, offset: u64, client_id: ClientId) {
         self.own.insert(offset, client_id);
-        while self.own.len() > 256 {
+        while self.own.len() > REMEMBERED {
             self.own.pop_first();
         }
     }
@@ -91,18 +119,22 @@ impl State {
             if let Some(ts) = event.timestamp_ms.and_then(|t| u64::try_from(t).ok()) {
                 d = d.timestamp(ts);
             }
-            if matches!(d.event, Ev::TurnCompleted { .. }) && !self.unfinished.is_empty() {
-                self.held.push(d);
-            } else {
-                out.emit(d);
+            let held = match (&d.event, d.turn_id.as_deref()) {
+                (Ev::TurnCompleted { .. }, Some(turn)) if self.has_unfinished(turn) => {
+                    self.turn_by_id(turn)
+                }
+                _ => None,
+            };
+            match held {
+                Some(i) => self.turns[i].held.push(d),
+                None => out.emit(d),
             }
         }
-        if self.unfinished.is_empty() && !self.held.is_empty() {
-            for d in std::mem::take(&mut self.held) {
-                if self.turn.as_deref() == d.turn_id.as_deref() {
-                    self.turn = None;
+        for i in 0..self.turns.len() {
+            if !self.turns[i].held.is_empty() && !self.has_unfinished(&self.turns[i].id) {
+                for d in std::mem::take(&mut self.turns[i].held) {
+                    out.emit(d);
                 }
-                out.emit(d);
             }
         }
     }
@@ -115,18 +147,86 @@ impl State {
         }
     }
 
-    /// The open turn, opened when there is none.
+    /// Whether a message of turn `id` is still growing.
+    fn has_unfinished(&self, id: &str) -> bool {
+        self.unfinished.values().any(|(_, turn)| turn == id)
+    }
+
+    fn turn_by_id(&self, id: &str) -> Option<usize> {
+        self.turns.iter().rposition(|t| t.id == id)
+    }
+
+    /// The turn a status of `correlation` acknowledging `ack` belongs to: the one with that
+    /// acknowledged message, else an open one of the correlation that has none yet; without
+    /// `ack`, the newest open turn of the correlation (or, correlated, its newest turn).
+    fn status_turn(&self, correlation: Option<&str>, ack: Option<u64>) -> Option<usize> {
+        let same = |t: &Turn| t.correlation.as_deref() == correlation;
+        match ack {
+            Some(a) => self
+                .turns
+                .iter()
+                .rposition(|t| same(t) && t.ack == Some(a))
+                .or_else(|| {
+                    self.turns
+                        .iter()
+                        .rposition(|t| same(t) && t.ack.is_none() && !t.ended)
+                }),
+            None => self.content_turn(correlation),
+        }
+    }
+
+    /// The turn a message or tool call of `correlation` belongs to: its newest open turn, else
+    /// (correlated: a late or re-served event) its newest turn.
+    fn content_turn(&self, correlation: Option<&str>) -> Option<usize> {
+        let same = |t: &Turn| t.correlation.as_deref() == correlation;
+        let open = self.turns.iter().rposition(|t| same(t) && !t.ended);
+        open.or_else(|| {
+            correlation
+                .is_some()
+                .then(|| self.turns.iter().rposition(same))
+                .flatten()
+        })
+    }
+
+    /// The turn at `found`, or a new one opened (`TurnStarted`) for the customer message its
+    /// statuses acknowledge, the correlation's customer message, or else this event.
     fn ensure_turn(
         &mut self,
-        offset: u64,
-        reply_to: Option<String>,
+        found: Option<usize>,
+        event: &Event,
+        ack: Option<u64>,
         emitted: &mut Vec<Decoded>,
     ) -> String {
-        if let Some(turn) = &self.turn {
-            return turn.clone();
+        let correlation = correlation_root(event);
+        if let Some(i) = found {
+            let turn = &mut self.turns[i];
+            turn.ack = turn.ack.or(ack);
+            return turn.id.clone();
         }
-        let id = format!("turn@{offset}");
-        self.turn = Some(id.clone());
+        let origin = ack
+            .or_else(|| {
+                let c = correlation.as_deref()?;
+                self.origins.iter().rev().find(|(k, _)| k == c).map(|o| o.1)
+            })
+            .unwrap_or(event.offset);
+        let mut id = format!("turn@{origin}");
+        if self.turn_by_id(&id).is_some() {
+            id = format!("turn@{origin}.{}", event.offset);
+        }
+        let reply_to = self.own.get(&origin).map(ClientId::to_string);
+        self.turns.push_back(Turn {
+            id: id.clone(),
+            correlation,
+            ack,
+            ended: false,
+            held: Vec::new(),
+        });
+        while self.turns.len() > REMEMBERED {
+            match self.turns.iter().position(|t| t.ended && t.held.is_empty()) {
+                Some(i) => drop(self.turns.remove(i)),
+                None => break,
+            }
+        }
         let started = Decoded::new(Ev::TurnStarted { reply_to }).turn(id.clone());
         emitted.push(started.dedup(key(&format!("{id}#started"))));
         id
@@ -134,11 +234,25 @@ impl State {
 
     fn message(&mut self, event: &Event, emitted: &mut Vec<Decoded>) {
         let role = match event.source.as_str() {
-            "customer" => return,
+            "customer" => {
+                if let Some(c) = correlation_root(event) {
+                    self.origins.retain(|(k, _)| *k != c);
+                    self.origins.push_back((c, event.offset));
+                    if self.origins.len() > REMEMBERED {
+                        self.origins.pop_front();
+                    }
+                }
+                return;
+            }
             "system" => Role::System,
             _ => Role::Assistant,
         };
-        let turn = self.ensure_turn(event.offset, None, emitted);
+        // A re-served snapshot of a growing message stays in the turn it started in.
+        let found = match self.unfinished.get(&event.offset) {
+            Some((_, turn)) => self.turn_by_id(turn),
+            None => self.content_turn(correlation_root(event).as_deref()),
+        };
+        let turn = self.ensure_turn(found, event, None, emitted);
         let text = wire::message_text(&event.data);
         let id = &event.id;
         let scoped = |d: Decoded| d.turn(turn.clone()).message(id.clone());
@@ -165,42 +279,49 @@ impl State {
             let d = Decoded::new(Ev::MessageCompleted { text: text.text });
             emitted.push(scoped(d).dedup(key(&format!("{id}#done"))));
         } else {
-            self.unfinished.insert(event.offset, id.clone());
+            self.unfinished
+                .insert(event.offset, (id.clone(), turn.clone()));
         }
     }
 
     fn status(&mut self, event: &Event, emitted: &mut Vec<Decoded>) {
         let st = wire::status(&event.data);
-        let ack_offset = event
+        let ack = event
             .data
             .get("acknowledged_offset")
             .and_then(serde_json::Value::as_u64);
-        let reply_to = ack_offset
-            .and_then(|o| self.own.get(&o))
-            .map(ClientId::to_string);
-        let origin = ack_offset.unwrap_or(event.offset);
+        let found = self.status_turn(correlation_root(event).as_deref(), ack);
         let k = key(&event.id);
         let status = |s: AgentStatus| Decoded::new(Ev::Status { status: s });
+        let progress = match st.status.as_str() {
+            "acknowledged" => Some(AgentStatus::Acknowledged),
+            "processing" => Some(AgentStatus::Processing { stage: st.stage }),
+            "typing" => Some(AgentStatus::Typing),
+            _ => None,
+        };
+        if let Some(s) = progress {
+            let turn = self.ensure_turn(found, event, ack, emitted);
+            emitted.push(status(s).turn(turn).dedup(k));
+            return;
+        }
+        // A terminal status ends its turn once. Repeated (re-served) for an ended turn, it is
+        // decoded as if the turn were unknown, with the same key (dropped by the engine), or
+        // not at all while that turn's completion is held (it must not claim the key first).
+        let found = match found.map(|i| &self.turns[i]) {
+            Some(t) if t.ended && !t.held.is_empty() => return,
+            Some(t) if t.ended => None,
+            _ => found,
+        };
+        let end = |state: &mut State| {
+            found.map(|i| {
+                state.turns[i].ended = true;
+                state.turns[i].id.clone()
+            })
+        };
         match st.status.as_str() {
-            "acknowledged" => {
-                let turn = self.ensure_turn(origin, reply_to, emitted);
-                emitted.push(status(AgentStatus::Acknowledged).turn(turn).dedup(k));
-            }
-            "processing" => {
-                let turn = self.ensure_turn(origin, reply_to, emitted);
-                let s = AgentStatus::Processing { stage: st.stage };
-                emitted.push(status(s).turn(turn).dedup(k));
-            }
-            "typing" => {
-                let turn = self.ensure_turn(origin, reply_to, emitted);
-                emitted.push(status(AgentStatus::Typing).turn(turn).dedup(k));
-            }
-            "ready" => match self.turn.clone() {
+            "ready" => match end(self) {
                 Some(turn) => {
-                    // Closed here, or when its unfinished message completes (see `decode`).
-                    if self.unfinished.is_empty() {
-                        self.turn = None;
-                    }
+                    // Held by `decode` while a message of this turn is unfinished.
                     let done = Ev::TurnCompleted {
                         finish_reason: Some("stop".into()),
                         usage: None,
@@ -210,7 +331,7 @@ impl State {
                 None => emitted.push(status(AgentStatus::Ready).dedup(k)),
             },
             "cancelled" => {
-                if let Some(turn) = self.turn.take() {
+                if let Some(turn) = end(self) {
                     emitted.push(Decoded::new(Ev::TurnCancelled).turn(turn).dedup(k));
                 }
             }
@@ -223,7 +344,7 @@ impl State {
                     retryable: false,
                 };
                 let mut d = Decoded::new(error).dedup(key(&format!("{}#error", event.id)));
-                if let Some(turn) = self.turn.take() {
+                if let Some(turn) = end(self) {
                     d = d.turn(turn.clone());
                     emitted.push(d);
                     let failed = TurnError::new(TurnErrorCode::Server, message);
@@ -244,7 +365,8 @@ impl State {
     }
 
     fn tools(&mut self, event: &Event, emitted: &mut Vec<Decoded>) {
-        let turn = self.ensure_turn(event.offset, None, emitted);
+        let found = self.content_turn(correlation_root(event).as_deref());
+        let turn = self.ensure_turn(found, event, None, emitted);
         for (i, call) in wire::tool_calls(&event.data).into_iter().enumerate() {
             let tool_id = format!("{}:{i}", event.id);
             let args = (!call.arguments.is_null()).then_some(call.arguments);
@@ -275,6 +397,14 @@ impl State {
             );
         }
     }
+}
+
+/// The correlation of the customer message behind `event`: its `correlation_id` up to the first
+/// `::` (Parlant appends `::<scope>` for the steps of a run).
+fn correlation_root(event: &Event) -> Option<String> {
+    let id = event.correlation_id.as_deref()?;
+    let root = id.split("::").next().unwrap_or(id);
+    (!root.is_empty()).then(|| root.to_string())
 }
 
 fn key(s: &str) -> DedupKey {

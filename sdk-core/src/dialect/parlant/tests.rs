@@ -7,6 +7,7 @@ use crate::dialect::codec_kit::testkit::*;
 use crate::event::{AgentStatus, Event, TextUpdate};
 use crate::ids::{Cursor, DedupKey};
 use serde_json::json;
+use std::collections::HashSet;
 use std::time::Duration;
 
 fn resp(id: RequestId, status: u16, body: &[u8]) -> TransportEvent<'_> {
@@ -492,4 +493,201 @@ fn bad_input_never_panics() {
     let (create, _) = one_request(&out.take());
     fresh.on_transport(resp(create, 200, b"[]"), &mut out);
     assert!(matches!(&out.take()[..], [Action::Fail(f)] if f.kind == FailureKind::Protocol));
+}
+
+/// An event of the agent run correlated with `corr` (Parlant's `<request>::<scope>` form).
+fn corr_ev(
+    id: &str,
+    offset: u64,
+    kind: &str,
+    corr: &str,
+    data: serde_json::Value,
+) -> serde_json::Value {
+    let source = if kind == "status" || kind == "message" {
+        "ai_agent"
+    } else {
+        "system"
+    };
+    let mut e = ev(id, offset, kind, source, data);
+    e["correlation_id"] = json!(corr);
+    e
+}
+
+fn corr_status(id: &str, offset: u64, s: &str, ack: u64, corr: &str) -> serde_json::Value {
+    let data = json!({"status": s, "acknowledged_offset": ack, "data": {}});
+    corr_ev(id, offset, "status", corr, data)
+}
+
+fn customer(id: &str, offset: u64, text: &str, corr: &str) -> serde_json::Value {
+    let mut e = ev(id, offset, "message", "customer", json!({"message": text}));
+    e["correlation_id"] = json!(corr);
+    e
+}
+
+/// Sends `text` and acks its POST with the stored event `stored`.
+fn send_acked(d: &mut Parlant, c: ClientId, text: &str, stored: &serde_json::Value) {
+    let mut out = actions(10);
+    let message = Outbound::Message {
+        client_id: c,
+        text,
+        resend: false,
+    };
+    d.encode(message, &mut out).unwrap();
+    let (post, _) = one_request(&out.take());
+    d.on_transport(resp(post, 201, stored.to_string().as_bytes()), &mut out);
+    assert!(out.take().contains(&Action::Ack {
+        client_id: c,
+        server_id: stored["id"].as_str().map(String::from)
+    }));
+}
+
+/// (event name, turn id) of the emitted events the engine delivers: the first of each dedup key
+/// (`seen` spans polls).
+fn deliver(got: &[Action], seen: &mut HashSet<DedupKey>) -> Vec<(&'static str, Option<String>)> {
+    emitted(got)
+        .iter()
+        .filter(|e| e.dedup.clone().is_none_or(|k| seen.insert(k)))
+        .map(|e| (e.event.type_name(), e.turn_id.clone()))
+        .collect()
+}
+
+#[test]
+fn overlapping_turns_stay_apart_by_correlation() {
+    let (mut d, poll, _) = ready();
+    let (c1, c2) = (client(1), client(2));
+    let (m1, m2) = (
+        customer("e0", 0, "one", "R1"),
+        customer("e5", 5, "two", "R2"),
+    );
+    send_acked(&mut d, c1, "one", &m1);
+    send_acked(&mut d, c2, "two", &m2);
+    let mut out = actions(10);
+    // Turn 1 streams its answer; its `ready` comes before the last snapshot, and turn 2 starts
+    // meanwhile.
+    let first = json!([
+        m1,
+        corr_status("e1", 1, "acknowledged", 0, "R1::process"),
+        corr_status("e2", 2, "typing", 0, "R1::process"),
+        corr_ev(
+            "m3",
+            3,
+            "message",
+            "R1::process",
+            json!({"chunks": ["Echo", " one"]})
+        ),
+        corr_status("e4", 4, "ready", 0, "R1::process"),
+        m2,
+        corr_status("e6", 6, "acknowledged", 5, "R2::process"),
+        corr_ev(
+            "e7",
+            7,
+            "status",
+            "R2::process",
+            json!({"status": "processing", "acknowledged_offset": 5, "data": {"stage": "Interpreting"}})
+        ),
+    ]);
+    d.on_transport(resp(poll, 200, first.to_string().as_bytes()), &mut out);
+    let got = out.take();
+    let mut seen = HashSet::new();
+    let delivered = deliver(&got, &mut seen);
+    let t1 = Some("turn@0".to_string());
+    let t2 = Some("turn@5".to_string());
+    assert_eq!(
+        delivered,
+        [
+            ("turnStarted", t1.clone()),
+            ("status", t1.clone()),
+            ("status", t1.clone()),
+            ("messageStarted", t1.clone()),
+            ("textDelta", t1.clone()),
+            ("turnStarted", t2.clone()),
+            ("status", t2.clone()),
+            ("status", t2.clone()),
+        ],
+        "turn 2's statuses land in turn 2; turn 1's completion waits for its text"
+    );
+    let evs = emitted(&got);
+    assert_eq!(
+        evs[0].event,
+        Event::TurnStarted {
+            reply_to: Some(c1.to_string())
+        }
+    );
+    assert_eq!(
+        evs[5].event,
+        Event::TurnStarted {
+            reply_to: Some(c2.to_string())
+        }
+    );
+    assert_eq!(
+        evs[7].event,
+        Event::Status {
+            status: AgentStatus::Processing {
+                stage: Some("Interpreting".into())
+            }
+        }
+    );
+    let (poll, spec) = one_request(&got);
+    assert!(spec.url.contains("min_offset=3"), "{}", spec.url);
+
+    // The re-fetch: turn 1's last snapshot, the re-served events after it and turn 2's rest.
+    let second = json!([
+        corr_ev(
+            "m3",
+            3,
+            "message",
+            "R1::process",
+            json!({"message": "Echo one", "chunks": ["Echo", " one", null]})
+        ),
+        corr_status("e4", 4, "ready", 0, "R1::process"),
+        m2,
+        corr_status("e6", 6, "acknowledged", 5, "R2::process"),
+        corr_status("e8", 8, "typing", 5, "R2::process"),
+        corr_ev(
+            "m9",
+            9,
+            "message",
+            "R2::process",
+            json!({"message": "Echo two"})
+        ),
+        corr_status("e10", 10, "ready", 5, "R2::process"),
+    ]);
+    d.on_transport(resp(poll, 200, second.to_string().as_bytes()), &mut out);
+    let got = out.take();
+    assert_eq!(
+        deliver(&got, &mut seen),
+        [
+            ("textDelta", t1.clone()),
+            ("messageCompleted", t1.clone()),
+            ("turnCompleted", t1.clone()),
+            ("status", t2.clone()),
+            ("message", t2.clone()),
+            ("turnCompleted", t2.clone()),
+        ]
+    );
+    let evs = emitted(&got);
+    let ends: Vec<_> = evs
+        .iter()
+        .filter(|e| matches!(e.event, Event::TurnCompleted { .. }))
+        .map(|e| (e.turn_id.clone(), e.dedup.clone()))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (t1.clone(), Some(DedupKey::Id("e4".into()))),
+            (t2.clone(), Some(DedupKey::Id("e10".into())))
+        ],
+        "each turn ends once, with its own ready"
+    );
+    assert!(
+        evs.iter()
+            .filter(|e| e.dedup == Some(DedupKey::Id("e6".into())))
+            .all(|e| e.turn_id == t2),
+        "a re-served status stays in its turn"
+    );
+    assert!(evs.iter().any(
+        |e| matches!(&e.event, Event::Message { content, .. } if content == "Echo two")
+            && e.turn_id == t2
+    ));
+    assert!(poll_url(&got).contains("min_offset=11"));
 }
