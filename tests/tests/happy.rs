@@ -215,5 +215,5 @@ async fn burst_keeps_send_order(kind: DialectKind) {
 }
 
 per_dialect!(conversation);
-per_dialect!(burst_before_connect: native, miptech, chat_v2, chat_interfaces, openai);
-per_dialect!(burst_keeps_send_order: native, miptech, chat_v2, openai);
+per_dialect!(burst_before_connect);
+per_dialect!(burst_keeps_send_order);
