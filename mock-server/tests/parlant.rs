@@ -246,3 +246,132 @@ async fn bad_requests_and_event_streaming() {
     );
     assert_eq!(one["data"]["message"], "You said: stream me");
 }
+
+/// A finished turn's events (no faults), and the server with `spec` installed afterwards.
+async fn answered_with(spec: Value) -> (chatwire_mock::MockServer, String, Vec<Value>) {
+    let srv = server().await;
+    let base = srv.base_url();
+    let sid = session(&base).await;
+    post(&base, &sid, "one two three").await;
+    let all = poll_until(&base, &sid, "ready").await;
+    assert!(all.len() >= 6, "{all:?}");
+    let resp = http()
+        .post(format!("{base}/_mock/faults"))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    (srv, sid, all)
+}
+
+fn offsets(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e["offset"].as_u64().unwrap())
+        .collect()
+}
+
+/// Reads a body until it ends or fails; the bytes read and whether it failed.
+async fn read_body(mut resp: reqwest::Response) -> (String, bool) {
+    let mut got = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => got.extend_from_slice(&c),
+            Ok(None) => return (String::from_utf8(got).unwrap(), false),
+            Err(_) => return (String::from_utf8(got).unwrap(), true),
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_poll_duplicates_events_within_an_answer() {
+    let (srv, sid, all) =
+        answered_with(json!({"dialect": "parlant", "seed": 7, "duplicate_rate": 0.5})).await;
+    let base = srv.base_url();
+    let got: Vec<Value> = events(&base, &sid, "min_offset=0&wait_for_data=0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(got.len() > all.len(), "no duplicate in {:?}", offsets(&got));
+    let mut deduped = got.clone();
+    deduped.dedup();
+    assert_eq!(deduped, all, "duplicates sit next to their original");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_poll_reorders_events_within_the_window() {
+    let (srv, sid, all) =
+        answered_with(json!({"dialect": "parlant", "seed": 3, "reorder_window": 3})).await;
+    let base = srv.base_url();
+    let got: Vec<Value> = events(&base, &sid, "min_offset=0&wait_for_data=0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(offsets(&got), offsets(&all), "the answer was shuffled");
+    for (window, original) in got.chunks(3).zip(all.chunks(3)) {
+        let mut sorted = offsets(window);
+        sorted.sort_unstable();
+        assert_eq!(sorted, offsets(original), "shuffled within its window only");
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_poll_drop_cuts_the_answer_after_n_events_across_polls() {
+    let (srv, sid, all) =
+        answered_with(json!({"dialect": "parlant", "drop_after_frames": 3, "once": true})).await;
+    let base = srv.base_url();
+    let tail = all.len() - 2;
+    let first: Vec<Value> = events(&base, &sid, &format!("min_offset={tail}&wait_for_data=0"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2, "2 of the 3 frames answered whole");
+    let resp = events(&base, &sid, "min_offset=0&wait_for_data=0").await;
+    assert_eq!(resp.status(), 200);
+    let (body, failed) = read_body(resp).await;
+    assert!(failed, "the body is cut by a transport error: {body}");
+    assert_eq!(
+        body,
+        format!("[{}", all[0]),
+        "cut after the 3rd frame in total"
+    );
+    let again: Vec<Value> = events(&base, &sid, "min_offset=0&wait_for_data=0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, all, "`once`: the next connection is clean");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_poll_half_open_stalls_the_answer() {
+    let (srv, sid, all) =
+        answered_with(json!({"dialect": "parlant", "half_open_after_frames": 2, "once": true}))
+            .await;
+    let base = srv.base_url();
+    let resp = events(&base, &sid, "min_offset=0&wait_for_data=0").await;
+    assert_eq!(resp.status(), 200);
+    let stalled = tokio::spawn(read_body(resp));
+    // A fresh poll is a new connection; `once` is spent, so it answers whole.
+    let again: Vec<Value> = events(&base, &sid, "min_offset=0&wait_for_data=0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, all);
+    assert!(
+        !stalled.is_finished(),
+        "the half-open answer never completes"
+    );
+    srv.shutdown().await;
+    let (body, failed) = stalled.await.unwrap();
+    assert!(failed, "only the shutdown ends it: {body}");
+    assert_eq!(body, format!("[{},{}", all[0], all[1]));
+}

@@ -1,6 +1,10 @@
 //! Parlant's event reads: `GET /sessions/{id}/events` (inclusive `min_offset`, filters,
 //! long-poll with `504` on timeout, or SSE) and `GET /sessions/{id}/events/{event_id}`
 //! (`wait_for_completion`, SSE until a streamed message's `chunks` end with `null`).
+//!
+//! Frame faults apply to both reads of the listing: the SSE stream goes through the streaming
+//! writer ([`crate::outlet`]), the long-poll answers through [`super::poll_faults`] (each
+//! returned event counts as one frame, per session across polls).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +16,7 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{D, session_of, unprocessable};
+use super::{D, poll_faults, session_of, unprocessable};
 use crate::conn::ConnHandle;
 use crate::dialect::{ApiError, Dialect};
 use crate::hub::{Conv, Frame};
@@ -153,7 +157,7 @@ pub(crate) async fn list_events(
             .map(|f| f.data)
             .collect();
         if !found.is_empty() || wait == 0 {
-            return Json(Value::Array(found)).into_response();
+            return poll_faults::shape(&shared.faults, &conv, found).into_response(ctl);
         }
         match tokio::time::timeout_at(deadline, changes.changed()).await {
             Ok(Ok(())) => {}

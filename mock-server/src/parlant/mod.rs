@@ -38,6 +38,7 @@
 //! {exception}`), a cancel with `status cancelled`.
 
 mod events;
+mod poll_faults;
 
 use std::sync::Arc;
 use std::time::Duration;
