@@ -26,6 +26,8 @@ use crate::state::ConnectionState;
 use crate::time::Instant;
 use conn::Conn;
 use dedup::Dedup;
+/// The fixed (identity) hasher of the dedup sets, for codec-side sets of fingerprints.
+pub(crate) use dedup::IdHasher;
 use item::Item;
 use queue::{Payload, Queue};
 use rng::Rng;
@@ -172,6 +174,17 @@ impl Engine {
     ///
     /// Errors: [`EngineError::TimeWentBackwards`]; [`EngineError::Closed`] for a command after
     /// `close` (transport reports after `close` are ignored); the errors of the command methods.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{Command, EngineError, Input, Instant};
+    /// engine.handle(Instant::from_millis(5), Input::Command(Command::Connect)).unwrap();
+    /// assert_eq!(engine.state(), chatwire::ConnectionState::Connecting);
+    /// let late = engine.handle(Instant::ZERO, Input::Timeout);
+    /// assert!(matches!(late, Err(EngineError::TimeWentBackwards { .. })));
+    /// ```
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<(), EngineError> {
         let is_command = matches!(input, Input::Command(_));
         self.begin(now, is_command)?;
@@ -189,11 +202,37 @@ impl Engine {
     }
 
     /// The next output, if any. Call until `None` after every `handle`.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{Instant, Output};
+    /// engine.send(Instant::ZERO, "hi").unwrap(); // lazy connect: this opens the socket
+    /// let mut socket_url = None;
+    /// while let Some(output) = engine.poll_output() {
+    ///     if let Output::OpenSocket { url, .. } = output { socket_url = Some(url) }
+    /// }
+    /// assert!(socket_url.is_some_and(|url| url.starts_with("ws://localhost:8080")));
+    /// ```
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
     /// When the driver must call `handle(now, Input::Timeout)` next (`None`: no timer needed).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{ConnectionState, Input, Instant};
+    /// assert_eq!(engine.poll_timeout(), None); // idle: no timer
+    /// engine.connect(Instant::from_millis(100)).unwrap();
+    /// let deadline = engine.poll_timeout().unwrap(); // the connect timeout (10 s)
+    /// assert_eq!(deadline, Instant::from_millis(10_100));
+    /// engine.handle(deadline, Input::Timeout).unwrap();
+    /// assert!(matches!(engine.state(), ConnectionState::Reconnecting { attempt: 1, .. }));
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next = self.conn_deadline();
         for t in [self.typing.retry_at, self.turns.next_deadline()]
@@ -221,6 +260,17 @@ impl Engine {
     }
 
     /// Sizes of the bounded structures.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::Instant;
+    /// assert_eq!(engine.stats(), chatwire::engine::EngineStats::default());
+    /// engine.send(Instant::ZERO, "one").unwrap();
+    /// engine.send(Instant::ZERO, "two").unwrap();
+    /// assert_eq!(engine.stats().queued, 2);
+    /// ```
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             queued: self.queue.len(),
@@ -234,6 +284,14 @@ impl Engine {
     }
 
     /// Starts connecting (only needed when not relying on lazy connect).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// engine.connect(chatwire::Instant::ZERO).unwrap();
+    /// assert_eq!(engine.state(), chatwire::ConnectionState::Connecting);
+    /// ```
     pub fn connect(&mut self, now: Instant) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::Connect))
     }
@@ -242,6 +300,19 @@ impl Engine {
     /// `Queued`, then `Sent` and `Acked`, or `Failed{reason}`.
     ///
     /// Errors: `Closed`, `TooLarge` (over `max_frame_bytes`), `QueueFull` (policy `RejectNew`).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::event::{DeliveryStatus, Event};
+    /// use chatwire::{Instant, Output};
+    /// let id = engine.send(Instant::ZERO, "hello").unwrap();
+    /// let queued = std::iter::from_fn(|| engine.poll_output()).any(|o| matches!(o,
+    ///     Output::Event(e) if e.event == Event::MessageStatus {
+    ///         client_id: id, status: DeliveryStatus::Queued, server_id: None }));
+    /// assert!(queued);
+    /// ```
     pub fn send(&mut self, now: Instant, text: impl Into<String>) -> Result<ClientId, EngineError> {
         self.begin(now, true)?;
         self.enqueue(now, Payload::Text(text.into()))
@@ -265,16 +336,62 @@ impl Engine {
 
     /// Reports the user typing (coalesced to the latest state, throttled; ignored when the dialect
     /// has no typing indicator).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{ConnectionState, Instant};
+    /// engine.typing(Instant::ZERO, true).unwrap(); // lazy connect starts on typing too
+    /// assert_eq!(engine.state(), ConnectionState::Connecting);
+    /// engine.typing(Instant::from_millis(50), false).unwrap();
+    /// ```
     pub fn typing(&mut self, now: Instant, active: bool) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::Typing { active }))
     }
 
     /// Cancels the turn in progress (server-side when supported, else locally).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # use chatwire::{Config, Engine, Frame, Input, Instant, Output};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = Engine::new(Config::default(), Box::new(dialect)).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # let id = engine.send(now, "hi").unwrap();
+    /// # let conn = std::iter::from_fn(|| engine.poll_output())
+    /// #     .find_map(|o| match o { Output::OpenSocket { conn, .. } => Some(conn), _ => None }).unwrap();
+    /// # engine.handle(now, Input::SocketOpened { conn }).unwrap();
+    /// # let frame = |text: String| Input::SocketFrame { conn, frame: Frame::Text(text) };
+    /// # let welcome = r#"{"type":"welcome","conversation_id":"c-1","last_seq":0,"resumed":true}"#;
+    /// # engine.handle(now, frame(welcome.into())).unwrap();
+    /// # let started = format!(r#"{{"type":"event","seq":1,"ts":0,"kind":"turn_started","turn_id":"t-1","reply_to":"{id}"}}"#);
+    /// # engine.handle(now, frame(started)).unwrap();
+    /// # while engine.poll_output().is_some() {}
+    /// assert_eq!(engine.stats().open_turns, 1); // the agent is answering
+    /// engine.cancel_turn(now).unwrap();
+    /// let sent: Vec<String> = std::iter::from_fn(|| engine.poll_output())
+    ///     .filter_map(|o| match o { Output::SendText { text, .. } => Some(text), _ => None })
+    ///     .collect();
+    /// assert!(sent.iter().any(|text| text.contains(r#""type":"cancel""#)));
+    /// ```
     pub fn cancel_turn(&mut self, now: Instant) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::CancelTurn))
     }
 
     /// Skips a pending backoff wait, restarts from `Failed`, or replaces a live connection.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{ConnectionState, Input, Instant};
+    /// engine.connect(Instant::ZERO).unwrap();
+    /// engine.handle(Instant::from_millis(10_000), Input::Timeout).unwrap(); // connect timed out
+    /// assert!(matches!(engine.state(), ConnectionState::Reconnecting { .. }));
+    /// engine.reconnect_now(Instant::from_millis(10_001)).unwrap(); // no backoff wait
+    /// assert_eq!(engine.state(), ConnectionState::Connecting);
+    /// ```
     pub fn reconnect_now(&mut self, now: Instant) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::ReconnectNow))
     }
@@ -282,6 +399,21 @@ impl Engine {
     /// Closes for good. Pending messages fail with `Closed`, open turns are cancelled, the state
     /// becomes `Closed`; later commands (including a second `close`) return
     /// [`EngineError::Closed`], later transport reports are ignored.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::event::{DeliveryStatus, Event, FailReason};
+    /// use chatwire::{ConnectionState, EngineError, Instant, Output};
+    /// engine.send(Instant::ZERO, "never sent").unwrap();
+    /// engine.close(Instant::ZERO).unwrap();
+    /// let failed = DeliveryStatus::Failed { reason: FailReason::Closed };
+    /// assert!(std::iter::from_fn(|| engine.poll_output()).any(|o| matches!(o,
+    ///     Output::Event(e) if matches!(&e.event, Event::MessageStatus { status, .. } if *status == failed))));
+    /// assert_eq!(engine.state(), ConnectionState::Closed);
+    /// assert_eq!(engine.close(Instant::ZERO), Err(EngineError::Closed));
+    /// ```
     pub fn close(&mut self, now: Instant) -> Result<(), EngineError> {
         self.handle(now, Input::Command(Command::Close))
     }

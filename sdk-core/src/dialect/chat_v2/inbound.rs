@@ -8,6 +8,7 @@ use super::{ChatV2, Queued};
 use crate::dialect::codec_kit::errors::{
     FailureClass, classify, error_event, frame_failure, turn_failed,
 };
+use crate::dialect::codec_kit::order::{Closing, Ready};
 use crate::dialect::codec_kit::str_field;
 use crate::dialect::{Actions, Decoded};
 use crate::event::{AgentStatus, Event, Role, TextChannel};
@@ -71,8 +72,15 @@ impl ChatV2 {
                 if let Some(m) = str_field(&frame.fields, &["message_id", "messageId"]) {
                     d = d.message(m);
                 }
-                let key = DedupKey::content_hash(frame.raw.to_string().as_bytes());
-                out.emit(self.stamp(d, &frame).dedup(key));
+                // No key on the wire, and identical frames are real (repeated silence): keyed
+                // by position on the connection, never by content.
+                let generation = self.generation();
+                self.audio_seq = match self.audio_seq {
+                    (g, n) if g == generation => (g, n.saturating_add(1)),
+                    _ => (generation, 0),
+                };
+                let key = format!("audio:g{}:o{}", self.audio_seq.0, self.audio_seq.1);
+                out.emit(self.stamp(d, &frame).dedup(DedupKey::Id(key)));
             }
             Inbound::Ping => {
                 if let Some(conn) = self.conn {
@@ -269,17 +277,28 @@ impl ChatV2 {
                 out,
             );
         }
-        let hash = DedupKey::content_hash(format!("{turn}\u{0}{}", frame.raw).as_bytes());
+        let generation = self.generation();
         let order = self.streams.get(&stream, 0);
-        let ready = match (token.index.and_then(|i| u64::try_from(i).ok()), &hash) {
-            (Some(i), _) => order.push(i, token.content),
-            (None, DedupKey::Hash(h)) => order
-                .push_unindexed(*h, token.content)
+        // Indexed tokens are ordered and deduplicated by index; unindexed ones are never dropped
+        // by content (a repeated token is real text), but keyed by their wire position.
+        let ready: Vec<(String, Ready)> = match token.index.and_then(|i| u64::try_from(i).ok()) {
+            Some(i) => order
+                .push(i, token.content)
                 .into_iter()
+                .map(|r| (format!("{stream}:{}", r.index), r))
                 .collect(),
-            (None, _) => Vec::new(),
+            None => order
+                .push_unindexed(generation, None, token.content)
+                .into_iter()
+                .map(|u| {
+                    (
+                        format!("{stream}:g{}:o{}", u.generation, u.ordinal),
+                        u.ready,
+                    )
+                })
+                .collect(),
         };
-        for r in ready {
+        for (key, r) in ready {
             let replace = self
                 .turns
                 .front_mut()
@@ -289,10 +308,6 @@ impl ChatV2 {
                 Decoded::replace(TextChannel::Text, r.text)
             } else {
                 Decoded::text(TextChannel::Text, r.text, Some(r.offset))
-            };
-            let key = match token.index {
-                Some(_) => format!("{stream}:{}", r.index),
-                None => format!("{stream}:{hash:?}"),
             };
             self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
         }
@@ -325,8 +340,15 @@ impl ChatV2 {
             Some(t) => t,
             None => self.streams.get(&stream, 0).text().to_string(),
         };
-        if let Some(tail) = self.streams.get(&stream, 0).close(&text) {
-            let d = Decoded::text(TextChannel::Text, tail.text, Some(tail.offset));
+        if let Some(closing) = self.streams.get(&stream, 0).close(&text) {
+            // The tail the tokens did not deliver, or the whole text when what they delivered is
+            // not a prefix of it (a token lost in the middle, a repeat duplicated on the wire).
+            let d = match closing {
+                Closing::Tail(tail) => {
+                    Decoded::text(TextChannel::Text, tail.text, Some(tail.offset))
+                }
+                Closing::Replace(full) => Decoded::replace(TextChannel::Text, full),
+            };
             let key = format!("{stream}:tail");
             self.emit(d.turn(turn.clone()).message(reply.clone()), frame, key, out);
         }
@@ -418,6 +440,11 @@ impl ChatV2 {
     /// Whether `reply` is the id of a reply whose turn already ended.
     fn reply_ended(&self, reply: Option<&str>) -> bool {
         reply.is_some_and(|r| self.ended_replies.iter().any(|m| m == r))
+    }
+
+    /// The generation of the unindexed frames: the current connection.
+    fn generation(&self) -> u64 {
+        self.conn.map_or(0, |c| c.0)
     }
 
     fn emit(&self, d: Decoded, frame: &Frame, key: String, out: &mut Actions) {

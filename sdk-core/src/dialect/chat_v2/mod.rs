@@ -21,8 +21,17 @@
 //! re-sent turn gets a new turn id (`<client id>#<attempt>`), and its first text delta is a
 //! `Replace`, so the partial text of the interrupted attempt is replaced, never doubled.
 //!
-//! Tokens are ordered and deduplicated by `index` within their message (content hash of the
-//! frame when there is none); every dedup key is scoped to the turn attempt. `transcript` ->
+//! Tokens are ordered and deduplicated by `index` within their message when the server numbers
+//! them; every dedup key is scoped to the turn attempt. The protocol document defines no index,
+//! and a token without one is never deduplicated by its content: a real backend sends the same
+//! token twice whenever it repeats (`" the"`, `"\n\n"`), and one socket does not duplicate
+//! frames by itself. Such a token is keyed by its position instead (the connection it arrived on
+//! and its ordinal there); a re-sent turn is a new attempt with its own stream, so the server's
+//! replay never mixes with it. The trade-off: a frame duplicated on the wire by a faulty
+//! intermediary is indistinguishable from a repeated token when there is no index, so it goes
+//! through as text; the final `message` then repairs the reply (a `Replace` with its full text
+//! when the streamed text is not a prefix of it). `audio` frames carry no key either and are kept
+//! by position the same way (repeated silence is repeated audio). `transcript` ->
 //! `Transcript`; `audio` -> `AudioChunk` (base64 as on the wire); `ping` -> `pong`; unknown
 //! frames -> `Unknown`; malformed or binary frames -> `Error{Protocol}`.
 //!
@@ -81,6 +90,8 @@ pub struct ChatV2 {
     ended_messages: VecDeque<(ClientId, Option<String>)>,
     ended_replies: VecDeque<String>,
     streams: Streams,
+    /// The connection generation and ordinal of the last `audio` frame: its dedup key.
+    audio_seq: (u64, u64),
     /// Turns the server ran that this client did not start.
     foreign_turns: u64,
 }
@@ -126,6 +137,7 @@ impl ChatV2 {
             ended_messages: VecDeque::new(),
             ended_replies: VecDeque::new(),
             streams: Streams::new(32),
+            audio_seq: (0, 0),
             foreign_turns: 0,
         }
     }
@@ -248,5 +260,7 @@ impl ChatV2 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repeats;
 #[cfg(test)]
 mod tests_wire;

@@ -7,8 +7,21 @@
 //! with no gap, except when a gap is given up on explicitly ([`ChunkOrder::flush`]) or the
 //! reorder buffer overflows ([`MAX_PENDING`] chunks), in which case the buffered chunks are
 //! delivered in index order after the gap and the caller learns that a gap was skipped.
+//!
+//! Chunks without an index ([`ChunkOrder::push_unindexed`]) are never deduplicated by their
+//! content: a real backend sends byte-identical chunks whenever a token repeats (`" the"`,
+//! `"\n\n"`, a repeated silence frame), and one socket or HTTP body does not duplicate frames by
+//! itself. Such a chunk is identified by its position instead: the connection (or attempt)
+//! generation it arrived on and its ordinal within that generation. Only when the wire carries a
+//! real key (a server event id) is a repeat of that key dropped. The trade-off: frames truly
+//! duplicated on the wire by a faulty intermediary cannot be told apart from repeated tokens when
+//! the wire has no key; [`ChunkOrder::close`] then repairs the text with a `Replace` of the final
+//! full text, when the backend sends one.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::hash::BuildHasherDefault;
+
+use crate::engine::IdHasher;
 
 /// Most chunks held back waiting for a missing index before the gap is skipped.
 pub(crate) const MAX_PENDING: usize = 256;
@@ -19,6 +32,25 @@ pub(crate) struct Ready {
     pub index: u64,
     pub offset: u64,
     pub text: String,
+}
+
+/// An unindexed chunk accepted by [`ChunkOrder::push_unindexed`]: the chunk to append and its
+/// position on the wire, `(generation, ordinal)`, the dedup key of a chunk the wire gives none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unindexed {
+    pub ready: Ready,
+    pub generation: u64,
+    pub ordinal: u64,
+}
+
+/// What [`ChunkOrder::close`] has left to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// The text delivered so far is a prefix of the full text: append the rest.
+    Tail(Ready),
+    /// The text delivered so far is not a prefix of the full text (a chunk was lost in the
+    /// middle, or a repeat went through): replace the whole part with this full text.
+    Replace(String),
 }
 
 /// The ordering state of one streamed message.
@@ -32,8 +64,12 @@ pub(crate) struct ChunkOrder {
     chars: u64,
     /// The text delivered so far.
     text: String,
-    /// Content hashes of unindexed chunks seen (their only duplicate detection).
-    seen: HashSet<u64>,
+    /// Fingerprints of the wire keys (server event ids) of unindexed chunks seen.
+    seen: HashSet<u64, BuildHasherDefault<IdHasher>>,
+    /// The generation of the unindexed chunks counted by `ordinal`.
+    generation: u64,
+    /// Unindexed chunks accepted on `generation` so far.
+    ordinal: u64,
     /// Whether a gap was ever skipped (text is then known to be incomplete).
     pub gapped: bool,
     /// The message is complete: later chunks are ignored.
@@ -64,13 +100,30 @@ impl ChunkOrder {
     }
 
     /// Appends a chunk without an index at the current end (for backends that do not number
-    /// chunks). `hash` is the chunk's content hash: a chunk whose hash was seen before is taken
-    /// for a repeat and returns `None` (the last-resort rule, which also drops a genuinely
-    /// repeated identical frame).
-    pub(crate) fn push_unindexed(&mut self, hash: u64, text: String) -> Option<Ready> {
-        if self.closed || !self.seen.insert(hash) {
+    /// chunks), received on connection or attempt `generation`. `wire_key` is the fingerprint of
+    /// a key the server put on the frame (an event id, stable across replays): a repeat of it
+    /// returns `None`. Without a wire key nothing is ever dropped, whatever the content: the
+    /// chunk is numbered by its ordinal within `generation` instead.
+    pub(crate) fn push_unindexed(
+        &mut self,
+        generation: u64,
+        wire_key: Option<u64>,
+        text: String,
+    ) -> Option<Unindexed> {
+        if self.closed {
             return None;
         }
+        if let Some(key) = wire_key
+            && !self.seen.insert(key)
+        {
+            return None;
+        }
+        if generation != self.generation {
+            self.generation = generation;
+            self.ordinal = 0;
+        }
+        let ordinal = self.ordinal;
+        self.ordinal = self.ordinal.saturating_add(1);
         let ready = Ready {
             index: self.next,
             offset: self.chars,
@@ -79,7 +132,11 @@ impl ChunkOrder {
         self.next = self.next.saturating_add(1);
         self.chars = self.chars.saturating_add(ready.text.chars().count() as u64);
         self.text.push_str(&ready.text);
-        Some(ready)
+        Some(Unindexed {
+            ready,
+            generation,
+            ordinal,
+        })
     }
 
     /// Gives up on missing indices: delivers everything buffered, in index order.
@@ -112,25 +169,28 @@ impl ChunkOrder {
         self.chars
     }
 
-    /// The message is complete with `full` text: returns the part not delivered yet (the tail
-    /// after `chars()`, when chunks were lost or are still in flight) and ignores later chunks.
-    /// `None` when everything was delivered or `full` is shorter than what was delivered.
-    pub(crate) fn close(&mut self, full: &str) -> Option<Ready> {
+    /// The message is complete with `full` text; later chunks are ignored. Returns what is left
+    /// to deliver: the tail after the text delivered so far when that text is a prefix of `full`
+    /// (chunks lost at the end or still in flight), a [`Closing::Replace`] with `full` when it is
+    /// not (a chunk lost in the middle: appending would put the wrong tail at the wrong offset),
+    /// `None` when everything was delivered.
+    pub(crate) fn close(&mut self, full: &str) -> Option<Closing> {
         self.closed = true;
         self.pending.clear();
-        let delivered = usize::try_from(self.chars).unwrap_or(usize::MAX);
-        let tail: String = full.chars().skip(delivered).collect();
-        if tail.is_empty() {
+        if self.text == full {
             return None;
         }
-        let ready = Ready {
-            index: self.next,
-            offset: self.chars,
-            text: tail,
+        let closing = match full.strip_prefix(self.text.as_str()) {
+            Some(tail) => Closing::Tail(Ready {
+                index: self.next,
+                offset: self.chars,
+                text: tail.to_string(),
+            }),
+            None => Closing::Replace(full.to_string()),
         };
         self.chars = full.chars().count() as u64;
         self.text = full.to_string();
-        Some(ready)
+        Some(closing)
     }
 
     /// The next index expected.
@@ -263,7 +323,9 @@ mod tests {
             o.push(2, "hello".into()).is_empty(),
             "index 1 still in flight"
         );
-        let tail = o.close("You said: hello").unwrap();
+        let Some(Closing::Tail(tail)) = o.close("You said: hello") else {
+            panic!("a tail is due");
+        };
         assert_eq!((tail.offset, tail.text.as_str()), (4, "said: hello"));
         assert!(
             o.push(1, "said: ".into()).is_empty(),
@@ -277,15 +339,53 @@ mod tests {
     }
 
     #[test]
-    fn unindexed_chunks_append() {
+    fn close_replaces_when_a_middle_chunk_was_lost() {
         let mut o = ChunkOrder::default();
-        assert_eq!(o.push_unindexed(1, "ab".into()).map(|r| r.offset), Some(0));
+        o.push_unindexed(1, None, "You".into());
+        // " said" was lost on the wire
+        o.push_unindexed(1, None, ": hello".into());
+        assert_eq!(o.text(), "You: hello");
         assert_eq!(
-            o.push_unindexed(1, "ab".into()),
-            None,
-            "a repeat moves nothing"
+            o.close("You said: hello"),
+            Some(Closing::Replace("You said: hello".into()))
         );
-        assert_eq!(o.push_unindexed(2, "c".into()).map(|r| r.offset), Some(2));
+        assert_eq!(o.text(), "You said: hello");
+        assert_eq!(o.chars(), 15);
+        assert!(o.push_unindexed(1, None, "late".into()).is_none());
+        let mut longer = ChunkOrder::default();
+        longer.push_unindexed(1, None, "ab".into());
+        longer.push_unindexed(1, None, "ab".into());
+        assert_eq!(
+            longer.close("ab"),
+            Some(Closing::Replace("ab".into())),
+            "delivered text longer than the full text is replaced too"
+        );
+    }
+
+    #[test]
+    fn unindexed_repeats_are_kept_and_numbered_by_position() {
+        let mut o = ChunkOrder::default();
+        let a = o.push_unindexed(7, None, " the".into()).unwrap();
+        let b = o.push_unindexed(7, None, " the".into()).unwrap();
+        assert_eq!((a.ready.offset, a.generation, a.ordinal), (0, 7, 0));
+        assert_eq!((b.ready.offset, b.generation, b.ordinal), (4, 7, 1));
+        let c = o.push_unindexed(8, None, " the".into()).unwrap();
+        assert_eq!((c.ready.offset, c.generation, c.ordinal), (8, 8, 0));
+        assert_eq!(o.text(), " the the the");
+    }
+
+    #[test]
+    fn unindexed_repeats_of_a_wire_key_are_dropped() {
+        let mut o = ChunkOrder::default();
+        assert!(o.push_unindexed(1, Some(42), "ab".into()).is_some());
+        assert_eq!(
+            o.push_unindexed(2, Some(42), "ab".into()),
+            None,
+            "a replayed event id"
+        );
+        let c = o.push_unindexed(2, Some(43), "ab".into()).unwrap();
+        assert_eq!(c.ready.offset, 2);
+        assert_eq!(o.text(), "abab");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::dialect::codec_kit::ErrorBody;
 use crate::dialect::codec_kit::errors::{
     FailureClass, classify, error_event, frame_failure, turn_failed,
 };
+use crate::dialect::codec_kit::order::{Closing, Ready};
 use crate::dialect::{Actions, Decoded};
 use crate::event::{AgentStatus, Event, Role, TextChannel, Usage};
 use crate::ids::{ClientId, ConnId, Cursor, DedupKey};
@@ -258,18 +259,41 @@ impl Miptech {
         let reply = message_id
             .or_else(|| self.turn.as_ref().and_then(|t| t.reply.clone()))
             .unwrap_or_else(|| format!("{turn}:reply"));
-        let hash = DedupKey::content_hash(frame.raw.to_string().as_bytes());
-        let order = self.streams.get(&reply, 0);
-        let ready = match (index.and_then(|i| u64::try_from(i).ok()), &hash) {
-            (Some(i), _) => order.push(i, content),
-            (None, DedupKey::Hash(h)) => order.push_unindexed(*h, content).into_iter().collect(),
-            (None, _) => Vec::new(),
+        let generation = match self.step {
+            Step::AwaitReady(ConnId(g)) | Step::Ready(ConnId(g)) => g,
+            _ => 0,
         };
-        for r in ready {
-            let key = match index {
-                Some(_) => DedupKey::Id(format!("chunk:{reply}:{}", r.index)),
-                None => hash.clone(),
-            };
+        let order = self.streams.get(&reply, 0);
+        // Indexed chunks: by index. Unindexed: by event id when present, else by position on the
+        // connection; never by content (a repeated token is real text).
+        let ready: Vec<(DedupKey, Ready)> = match index.and_then(|i| u64::try_from(i).ok()) {
+            Some(i) => order
+                .push(i, content)
+                .into_iter()
+                .map(|r| (DedupKey::Id(format!("chunk:{reply}:{}", r.index)), r))
+                .collect(),
+            None => {
+                let wire_key = frame
+                    .event_id
+                    .as_ref()
+                    .map(|e| DedupKey::Id(e.clone()).fingerprint());
+                order
+                    .push_unindexed(generation, wire_key, content)
+                    .into_iter()
+                    .map(|u| {
+                        let key = match &frame.event_id {
+                            Some(e) => DedupKey::Id(e.clone()),
+                            None => DedupKey::Id(format!(
+                                "chunk:{reply}:g{}:o{}",
+                                u.generation, u.ordinal
+                            )),
+                        };
+                        (key, u.ready)
+                    })
+                    .collect()
+            }
+        };
+        for (key, r) in ready {
             let d = Decoded::text(TextChannel::Text, r.text, Some(r.offset));
             let mut d = self.wrap(d.turn(turn.clone()).message(reply.clone()), frame, None);
             d.dedup = Some(key);
@@ -305,10 +329,17 @@ impl Miptech {
             }
         };
         if (streamed.is_some() || self.streams.contains(&reply))
-            && let Some(tail) = self.streams.get(&reply, 0).close(&c.content)
+            && let Some(closing) = self.streams.get(&reply, 0).close(&c.content)
         {
-            // Chunks lost or still in flight (reordered after the completion): the tail.
-            let d = Decoded::text(TextChannel::Text, tail.text, Some(tail.offset));
+            // Chunks lost or still in flight (reordered after the completion): the tail; the
+            // whole text when what was streamed is not a prefix of it (a chunk lost in the
+            // middle, a repeat duplicated on the wire).
+            let d = match closing {
+                Closing::Tail(tail) => {
+                    Decoded::text(TextChannel::Text, tail.text, Some(tail.offset))
+                }
+                Closing::Replace(full) => Decoded::replace(TextChannel::Text, full),
+            };
             let mut d = self.wrap(d.turn(turn.clone()).message(reply.clone()), frame, None);
             d.dedup = Some(DedupKey::Id(format!("tail:{reply}")));
             out.emit(d);

@@ -23,8 +23,13 @@
 //! `message_id` of `processing`/`error` refer to it); `processing` -> `Status{Processing}`, or,
 //! with stage `tool_call`/`tool_progress`/`tool_result` and a `tool` object, `ToolStarted`/
 //! `ToolProgress`/`ToolCompleted`/`ToolFailed`; `response_start` -> `MessageStarted`;
-//! `response_chunk` -> `TextDelta`s ordered and deduplicated by `chunk_index` (without an index a
-//! content hash of the frame is the last-resort key); `response_complete` -> `MessageCompleted`
+//! `response_chunk` -> `TextDelta`s ordered and deduplicated by `chunk_index`. A chunk without an
+//! index is deduplicated by its `event_id` when it has one, and otherwise never: a real backend
+//! sends byte-identical chunks whenever a token repeats, so a content hash would silently drop
+//! text; such a chunk is keyed by its position (connection, ordinal on it). The trade-off: a
+//! frame duplicated on the wire with neither index nor event id cannot be told from a repeated
+//! token and goes through; `response_complete` then repairs the text (a `Replace` with its full
+//! content when the streamed text is not a prefix of it). `response_complete` -> `MessageCompleted`
 //! (or a complete `Message` when nothing was streamed) and `TurnCompleted` with the token usage;
 //! `error` -> `Error`, plus `TurnFailed` (`TurnCancelled` for `PROCESSING_CANCELLED`) when it
 //! names a turn; auth, restart and initializing errors (`PLATFORM_NOT_READY`) also fail the
@@ -359,6 +364,8 @@ impl Miptech {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repeats;
 #[cfg(test)]
 mod tests_resume;
 #[cfg(test)]

@@ -297,11 +297,16 @@ fn legacy_frames_and_ack_without_echo() {
     assert_eq!(
         deltas.len(),
         2,
-        "the repeated frame is taken for a duplicate; the final message restores the tail"
+        "the repeated frame is a repeated token: both are text, nothing is left for a tail"
     );
     assert!(
-        matches!(deltas[0].dedup, Some(DedupKey::Hash(_))),
-        "content hash as last resort"
+        matches!(&deltas[0].dedup, Some(DedupKey::Id(k)) if k.ends_with(":o0")),
+        "keyed by position, not content"
+    );
+    assert_ne!(deltas[0].dedup, deltas[1].dedup);
+    assert_eq!(
+        deltas.iter().filter_map(|d| d.offset).collect::<Vec<_>>(),
+        [0, 2]
     );
     assert_eq!(assembled(&ev), "hihi");
     assert!(

@@ -31,10 +31,15 @@
 //!
 //! # Dedup
 //!
-//! Chunks carry no sequence number. The dedup key of a chunk is a content hash of its `data`
-//! within the attempt, which drops duplicated events but would also drop a genuinely repeated,
-//! byte-identical chunk (the same token twice in a row); param `dedup=none` turns the key off
-//! for backends where that matters. Reordered chunks cannot be detected.
+//! Chunks carry no sequence number, and real backends send byte-identical chunks whenever a
+//! token repeats (same `id`, `created`, `model`, content `" the"`), so a chunk is never
+//! deduplicated by its content: its dedup key is its position, `(attempt, ordinal in the
+//! attempt's body)`. One HTTP body does not duplicate chunks by itself, and a re-sent attempt has
+//! its own turn id and replaces the text. The trade-off: a chunk duplicated on the wire by a
+//! faulty intermediary cannot be told apart from a repeated token and goes through as text (the
+//! protocol has no final full text to repair it with); correctness for real backends comes
+//! first. Param `dedup=none` leaves chunks without a dedup key. Reordered chunks cannot be
+//! detected.
 //!
 //! Params: `model` (default `mock-gpt`), `api_key` / `token` (sent as `Authorization: Bearer`),
 //! `user`, `system_prompt`, `dedup`, `timeout_ms` (one completion, default 120 s),

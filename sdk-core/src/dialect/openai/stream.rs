@@ -1,8 +1,16 @@
 //! One streamed completion of the `openai` dialect: folds `chat.completion.chunk`s into
 //! normalized events (turn, message, text with offsets, reasoning, tool calls, usage) and knows
 //! when the completion has finished.
+//!
+//! Chunks carry no sequence number, and a real backend sends byte-identical chunks whenever a
+//! token repeats (same `id`, `created`, `model`, content `" the"` or `"\n\n"`), so chunks are
+//! never deduplicated by content: each is keyed by its attempt (the turn id) and its ordinal in
+//! that attempt's body. One HTTP body does not duplicate chunks by itself, and a re-sent attempt
+//! has its own turn id and replaces the text, so nothing real is lost or doubled. The trade-off:
+//! a chunk duplicated on the wire by a faulty intermediary cannot be told from a repeated token
+//! and goes through as text (there is no final full text to repair it with).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -34,8 +42,8 @@ pub(super) struct Completion {
     usage: Option<Usage>,
     /// Tool calls by their `index`: id, name, accumulated arguments.
     tools: BTreeMap<u32, (String, String, String)>,
-    /// Content hashes of the chunks seen in this attempt (duplicates change nothing).
-    seen: HashSet<u64>,
+    /// Chunks received in this attempt: the ordinal of the next one, its dedup key.
+    chunks: u64,
     /// `[DONE]` or a streamed error arrived.
     pub finished: bool,
 }
@@ -60,7 +68,7 @@ impl Completion {
             finish_reason: None,
             usage: None,
             tools: BTreeMap::new(),
-            seen: HashSet::new(),
+            chunks: 0,
             finished: false,
         }
     }
@@ -81,14 +89,12 @@ impl Completion {
         }
         match wire::parse_data(data) {
             Ok(Data::Chunk(chunk)) => {
-                let key = DedupKey::content_hash(format!("{}\u{0}{data}", self.turn).as_bytes());
-                // A repeat must not move the offsets or the text: drop it here already.
-                if let (true, DedupKey::Hash(h)) = (dedup, &key)
-                    && !self.seen.insert(*h)
-                {
-                    return;
-                }
-                self.on_chunk(chunk, data, dedup.then_some(key), out);
+                // Keyed by position in the attempt, never by content: identical chunks are
+                // repeated tokens, all of them text.
+                let ordinal = self.chunks;
+                self.chunks = self.chunks.saturating_add(1);
+                let key = dedup.then(|| format!("{}:chunk:{ordinal}", self.turn));
+                self.on_chunk(chunk, data, key, out);
             }
             Ok(Data::Done) => self.complete(out),
             Ok(Data::Error(body)) => {
@@ -110,7 +116,7 @@ impl Completion {
         self.finished
     }
 
-    fn on_chunk(&mut self, chunk: Chunk, data: &str, key: Option<DedupKey>, out: &mut Actions) {
+    fn on_chunk(&mut self, chunk: Chunk, data: &str, key: Option<String>, out: &mut Actions) {
         if self.completion_id.is_none() {
             self.completion_id = chunk.id.clone();
         }
@@ -153,8 +159,8 @@ impl Completion {
         for (i, d) in events.into_iter().enumerate() {
             // One wire chunk may yield several events: number them under the chunk's key.
             let d = match &key {
-                Some(DedupKey::Hash(h)) if count > 1 => d.dedup(DedupKey::Hash(h ^ (i as u64 + 1))),
-                Some(k) => d.dedup(k.clone()),
+                Some(k) if count > 1 => d.dedup(DedupKey::Id(format!("{k}:{i}"))),
+                Some(k) => d.dedup(DedupKey::Id(k.clone())),
                 None => d,
             };
             out.emit(self.decorate(d).raw(raw.clone()));

@@ -132,7 +132,7 @@ fn streamed_completion_is_one_turn() {
 }
 
 #[test]
-fn duplicated_chunks_share_a_key_and_history_grows() {
+fn repeated_chunks_are_all_text_with_distinct_keys_and_history_grows() {
     let (mut d, mut out) = ready();
     let (a, b) = (client(1), client(2));
     d.encode(
@@ -155,33 +155,70 @@ fn duplicated_chunks_share_a_key_and_history_grows() {
     .unwrap();
     let got = out.take();
     let (id, _) = one_request(&got);
+    // a byte-identical chunk twice: a repeated token (" the the"), not a duplicate
     let mut data = reply(&["x", "y"]);
-    data.insert(2, data[1].clone());
+    data.insert(2, data[2].clone());
     feed(&mut d, id, &data, &mut out);
     let got = out.take();
     let deltas: Vec<_> = emitted(&got)
         .into_iter()
         .filter(|d| matches!(d.event, Event::TextDelta { .. }))
         .collect();
-    assert_eq!(
-        deltas.len(),
-        2,
-        "the duplicated chunk is dropped before it moves any offset"
-    );
+    assert_eq!(deltas.len(), 3, "the repeated chunk is text too");
     assert_eq!(
         deltas.iter().filter_map(|d| d.offset).collect::<Vec<_>>(),
-        [0, 1]
+        [0, 1, 2]
     );
-    assert!(matches!(deltas[0].dedup, Some(DedupKey::Hash(_))));
-    assert_ne!(deltas[0].dedup, deltas[1].dedup);
+    assert_eq!(assembled(&deltas), "xyy");
+    assert!(matches!(deltas[0].dedup, Some(DedupKey::Id(_))));
+    assert_ne!(deltas[1].dedup, deltas[2].dedup, "keyed by position");
     // the second message is posted when the first completion ends, with the first reply
     let (_, spec) = one_request(&got);
     let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
     assert_eq!(
         body["messages"],
-        json!([{"role":"user","content":"one"},{"role":"assistant","content":"xy"},
+        json!([{"role":"user","content":"one"},{"role":"assistant","content":"xyy"},
         {"role":"user","content":"two"}])
     );
+}
+
+#[test]
+fn the_same_token_twice_in_a_reply_is_delivered_twice() {
+    let (mut d, mut out) = ready();
+    d.encode(
+        Outbound::Message {
+            client_id: client(1),
+            text: "hi",
+            resend: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let (id, _) = one_request(&out.take());
+    // what real backends send: identical id/created/model, content " the" both times
+    feed(
+        &mut d,
+        id,
+        &reply(&[
+            "Over", " the", " hill", " and", " the", "\n\n", "end", "\n\n",
+        ]),
+        &mut out,
+    );
+    let got = out.take();
+    let ev = emitted(&got);
+    let deltas: Vec<_> = ev
+        .iter()
+        .copied()
+        .filter(|d| matches!(d.event, Event::TextDelta { .. }))
+        .collect();
+    assert_eq!(deltas.len(), 8);
+    let text = "Over the hill and the\n\nend\n\n";
+    assert_eq!(assembled(&deltas), text);
+    let completed = ev.iter().find_map(|d| match &d.event {
+        Event::MessageCompleted { text } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(completed.as_deref(), Some(text));
 }
 
 #[test]
