@@ -2,10 +2,12 @@
 //!
 //! The schedule is `base * factor^(attempt - 1)`, computed with saturating arithmetic, **capped
 //! first** and **jittered after** (so clients at high attempt numbers stay spread instead of all
-//! collapsing onto the cap), then bent by the failure context (seed: "server_restart: max 2000ms,
-//! rate_limit: min 5000ms, platform_initializing: min 2000ms, network_error: min 3000ms"). A server
-//! hint (`Retry-After`, SSE `retry:`) wins over the schedule: the delay is never shorter than the
-//! hint, and only jittered upwards from it. The result is never zero unless `min_delay` is zero.
+//! collapsing onto the cap), within the bounds of the failure context (seed: "server_restart: max
+//! 2000ms, rate_limit: min 5000ms, platform_initializing: min 2000ms, network_error: min 3000ms").
+//! The bounds are strict: where a floor binds the jitter only goes upwards from it, where the
+//! restart ceiling binds only downwards, so no draw crosses a bound. A server hint (`Retry-After`,
+//! SSE `retry:`) wins over the schedule: the delay is never shorter than the hint, and only
+//! jittered upwards from it. The result is never zero unless `min_delay` is zero.
 
 use std::time::Duration;
 
@@ -68,7 +70,9 @@ impl BackoffPolicy {
     /// The delay before retry number `attempt` (1-based; 0 is treated as 1).
     ///
     /// `unit` is a uniform random draw in `[0, 1)` supplied by the caller's seeded RNG; values
-    /// outside that range (or NaN) are clamped. `hint` is a server-provided minimum wait.
+    /// outside that range (or NaN) are clamped. `0.5` is the unjittered value unless a context
+    /// bound applies: a binding floor `f` gives `f * (1 + jitter * unit)`, a binding restart
+    /// ceiling `c` gives `c * (1 - jitter * (1 - unit))`. `hint` is a server-provided minimum wait.
     ///
     /// ```
     /// use chatwire::backoff::{BackoffPolicy, RetryContext};
@@ -79,6 +83,9 @@ impl BackoffPolicy {
     /// // far attempts stay within cap +- 20 %
     /// let d = p.delay(1_000_000, 0.999, RetryContext::Other, None);
     /// assert!(d <= Duration::from_secs(36));
+    /// // a binding floor is only jittered upwards: rate limited never retries before 5 s
+    /// let d = p.delay(1, 0.0, RetryContext::RateLimited, None);
+    /// assert_eq!(d, Duration::from_secs(5));
     /// ```
     pub fn delay(
         &self,
@@ -98,19 +105,44 @@ impl BackoffPolicy {
             0.0
         };
         let exponential = self.exponential(attempt);
-        let shaped = match context {
-            RetryContext::ServerRestart => exponential.min(self.restart_max),
-            RetryContext::RateLimited => exponential.max(self.rate_limit_min),
-            RetryContext::Initializing => exponential.max(self.initializing_min),
-            RetryContext::Network => exponential.max(self.network_min),
-            RetryContext::Other => exponential,
-        };
         let delay = match hint {
             // A hint is a floor: jitter only upwards so no client retries before it was told to.
             Some(hint) => scale(hint, 1.0 + jitter * unit),
-            None => scale(shaped, 1.0 + jitter * (2.0 * unit - 1.0)),
+            None => self.bend(exponential, jitter, unit, context),
         };
         delay.max(self.min_delay)
+    }
+
+    /// Applies the context bound and the jitter to the capped exponential delay. A binding floor
+    /// is jittered upwards only, a binding ceiling downwards only, so the jitter never carries the
+    /// delay across the bound; an unbound delay is jittered symmetrically and then clamped to the
+    /// bound (which only matters for policies whose schedule sits just above a floor).
+    fn bend(
+        &self,
+        exponential: Duration,
+        jitter: f64,
+        unit: f64,
+        context: RetryContext,
+    ) -> Duration {
+        let floor = match context {
+            RetryContext::RateLimited => Some(self.rate_limit_min),
+            RetryContext::Initializing => Some(self.initializing_min),
+            RetryContext::Network => Some(self.network_min),
+            RetryContext::ServerRestart | RetryContext::Other => None,
+        };
+        let ceiling = (context == RetryContext::ServerRestart).then_some(self.restart_max);
+        match (floor, ceiling) {
+            (Some(floor), _) if exponential <= floor => scale(floor, 1.0 + jitter * unit),
+            // `1 - unit` keeps the delay monotone in the draw: unit 0 -> ceiling * (1 - jitter).
+            (_, Some(ceiling)) if exponential >= ceiling => {
+                scale(ceiling, 1.0 - jitter * (1.0 - unit))
+            }
+            _ => {
+                let jittered = scale(exponential, 1.0 + jitter * (2.0 * unit - 1.0));
+                let jittered = floor.map_or(jittered, |floor| jittered.max(floor));
+                ceiling.map_or(jittered, |ceiling| jittered.min(ceiling))
+            }
+        }
     }
 
     /// `base * factor^(attempt - 1)`, saturating, capped at `cap`.
@@ -152,22 +184,39 @@ mod tests {
     #[test]
     fn contexts_bend_the_schedule() {
         let p = BackoffPolicy::default();
-        assert_eq!(
-            p.delay(10, 0.5, RetryContext::ServerRestart, None),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            p.delay(1, 0.5, RetryContext::RateLimited, None),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            p.delay(1, 0.5, RetryContext::Network, None),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            p.delay(1, 0.5, RetryContext::Initializing, None),
-            Duration::from_secs(2)
-        );
+        let ms = |attempt, unit, context| p.delay(attempt, unit, context, None).as_millis();
+        // binding floors: jittered upwards only, floor .. floor * 1.2
+        for (context, floor) in [
+            (RetryContext::RateLimited, 5000),
+            (RetryContext::Network, 3000),
+            (RetryContext::Initializing, 2000),
+        ] {
+            assert_eq!(ms(1, 0.0, context), floor, "{context:?}");
+            assert_eq!(ms(1, 0.5, context), floor * 11 / 10, "{context:?}");
+            assert_eq!(ms(1, 1.0, context), floor * 12 / 10, "{context:?}");
+        }
+        // binding restart ceiling: jittered downwards only, 1.6 s .. 2 s
+        assert_eq!(ms(10, 0.0, RetryContext::ServerRestart), 1600);
+        assert_eq!(ms(10, 0.5, RetryContext::ServerRestart), 1800);
+        assert_eq!(ms(10, 1.0, RetryContext::ServerRestart), 2000);
+        // bounds that do not bind leave the symmetric jitter alone
+        assert_eq!(ms(1, 0.0, RetryContext::ServerRestart), 800);
+        assert_eq!(ms(1, 1.0, RetryContext::ServerRestart), 1200);
+        assert_eq!(ms(4, 0.0, RetryContext::RateLimited), 6400);
+        assert_eq!(ms(4, 1.0, RetryContext::RateLimited), 9600);
+        assert_eq!(ms(3, 0.0, RetryContext::Network), 3200);
+    }
+
+    /// A schedule sitting just above a floor is jittered symmetrically but never below the floor.
+    #[test]
+    fn unbound_jitter_is_clamped_to_the_floor() {
+        let p = BackoffPolicy {
+            base: Duration::from_millis(3500),
+            ..BackoffPolicy::default()
+        };
+        let d = |unit| p.delay(1, unit, RetryContext::Network, None);
+        assert_eq!(d(0.0), Duration::from_secs(3));
+        assert_eq!(d(1.0), Duration::from_millis(4200));
     }
 
     #[test]
@@ -243,6 +292,44 @@ mod tests {
         }
     }
 
+    /// Every attempt from 1 to 10^6, each with its own seeded draw: the context bounds hold
+    /// strictly and nothing exceeds cap + 20 %.
+    #[test]
+    fn context_bounds_hold_for_every_attempt_up_to_a_million() {
+        use crate::engine::rng::Rng;
+        let p = BackoffPolicy::default();
+        let mut rng = Rng::new(0xBAC0FF);
+        for attempt in 0..=1_000_000u32 {
+            let unit = rng.unit();
+            let d = |context| p.delay(attempt, unit, context, None);
+            let at =
+                |what: &str, d: Duration| format!("attempt {attempt}, unit {unit}: {what} {d:?}");
+            let restart = d(RetryContext::ServerRestart);
+            assert!(
+                restart <= Duration::from_secs(2),
+                "{}",
+                at("restart", restart)
+            );
+            let rate = d(RetryContext::RateLimited);
+            assert!(rate >= Duration::from_secs(5), "{}", at("rate limit", rate));
+            let network = d(RetryContext::Network);
+            assert!(
+                network >= Duration::from_secs(3),
+                "{}",
+                at("network", network)
+            );
+            let init = d(RetryContext::Initializing);
+            assert!(
+                init >= Duration::from_secs(2),
+                "{}",
+                at("initializing", init)
+            );
+            for d in [restart, rate, network, init, d(RetryContext::Other)] {
+                assert!(d >= Duration::from_millis(1) && d <= Duration::from_secs(36));
+            }
+        }
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -264,8 +351,9 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(4096))]
 
-            /// Default policy: never zero, never above cap + jitter (or the hint + jitter), the
-            /// right context bounds, for any attempt up to 10^6 and beyond.
+            /// Default policy: never zero, never above cap + jitter, and the context bounds hold
+            /// strictly (restart <= 2 s, rate limit >= 5 s, network >= 3 s, initializing >= 2 s)
+            /// for any attempt up to 10^6 and beyond and any draw.
             #[test]
             fn default_policy_bounds(
                 attempt in attempt(),
@@ -277,10 +365,10 @@ mod tests {
                 prop_assert!(d >= Duration::from_millis(1));
                 prop_assert!(d <= Duration::from_secs(36), "{d:?}");
                 match context {
-                    RetryContext::ServerRestart => prop_assert!(d <= Duration::from_millis(2400)),
-                    RetryContext::RateLimited => prop_assert!(d >= Duration::from_secs(4)),
-                    RetryContext::Network => prop_assert!(d >= Duration::from_millis(2400)),
-                    RetryContext::Initializing => prop_assert!(d >= Duration::from_millis(1600)),
+                    RetryContext::ServerRestart => prop_assert!(d <= Duration::from_secs(2), "{d:?}"),
+                    RetryContext::RateLimited => prop_assert!(d >= Duration::from_secs(5), "{d:?}"),
+                    RetryContext::Network => prop_assert!(d >= Duration::from_secs(3), "{d:?}"),
+                    RetryContext::Initializing => prop_assert!(d >= Duration::from_secs(2), "{d:?}"),
                     _ => {}
                 }
                 // at high attempts clients do not collapse onto one value
@@ -328,6 +416,15 @@ mod tests {
                 let hint = hint_ms.map(Duration::from_millis);
                 let d = p.delay(attempt, unit, context, hint);
                 prop_assert!(d >= p.min_delay);
+                // context bounds hold for any schedule, not just the default one
+                let bare = p.delay(attempt, unit, context, None);
+                match context {
+                    RetryContext::ServerRestart => prop_assert!(bare <= p.restart_max),
+                    RetryContext::RateLimited => prop_assert!(bare >= p.rate_limit_min),
+                    RetryContext::Network => prop_assert!(bare >= p.network_min),
+                    RetryContext::Initializing => prop_assert!(bare >= p.initializing_min),
+                    _ => {}
+                }
                 let lo = p.delay(attempt, 0.0, context, hint);
                 let hi = p.delay(attempt, 1.0, context, hint);
                 prop_assert!(lo <= hi);

@@ -71,7 +71,8 @@ pub struct Config {
     /// Connect only on the first send / typing / `Connect` command (default true).
     pub lazy_connect: bool,
     /// Coalesce consecutive text deltas of the same part for this long before emitting
-    /// (default zero: off; the seed's UI debounce is 30 ms).
+    /// (default zero: off; the seed's UI debounce is 30 ms). This is the `delta_coalesce_ms`
+    /// setting, as a Duration.
     pub delta_coalesce: Duration,
     /// Resume position to start from (e.g. persisted by the app from `Envelope::cursor`).
     pub resume_cursor: Option<Cursor>,

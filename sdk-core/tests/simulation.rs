@@ -75,9 +75,10 @@ fn simulation() {
         );
     }
     let v = violations.load(Ordering::Relaxed);
+    let _ = writeln!(err, "simulation: {seeds} seeds, {v} violations");
     let _ = writeln!(
         err,
-        "simulation: {seeds} seeds, {v} violations ({} events checked, {} virtual hours)",
+        "  {} events checked, {} virtual hours",
         envelopes.load(Ordering::Relaxed),
         virtual_ms.load(Ordering::Relaxed) / 3_600_000
     );

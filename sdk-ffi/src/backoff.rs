@@ -29,7 +29,11 @@ pub enum RetryContext {
 
 /// The delay in milliseconds before retry number `attempt` under the default policy.
 ///
-/// `unit` is a uniform random draw in `[0, 1]` from the caller's RNG (0.5 means "no jitter").
+/// `unit` is a uniform random draw in `[0, 1]` from the caller's RNG (0.5 means "no jitter"
+/// unless a context bound binds). The context bounds are strict: a binding floor (rate limited
+/// 5 s, network 3 s, initializing 2 s) is jittered upwards only, the binding server-restart
+/// ceiling (2 s) downwards only, so `(1, 0.5, RateLimited)` gives 5500 and
+/// `(10, 0.5, ServerRestart)` gives 1800.
 /// Async so foreign callers exercise their suspend/await path; the computation itself is pure.
 ///
 /// ```
@@ -161,7 +165,11 @@ mod tests {
         }
         assert_eq!(
             default_delay_ms(1, 0.5, RetryContext::RateLimited),
-            Ok(5000)
+            Ok(5500)
+        );
+        assert_eq!(
+            default_delay_ms(10, 0.5, RetryContext::ServerRestart),
+            Ok(1800)
         );
     }
 

@@ -10,7 +10,7 @@
 //! import { version, backoffDelayMs, ChatwireError } from 'chatwire';
 //! version();                              // "0.1.0"
 //! backoffDelayMs(3, 0.5);                 // 4000
-//! backoffDelayMs(1, 0.5, 'rateLimited');  // 5000
+//! backoffDelayMs(1, 0.5, 'rateLimited');  // 5500 (5 s floor, jittered upwards only)
 //! ```
 
 mod error;
@@ -50,18 +50,21 @@ pub fn version() -> String {
 
 /// The wait before reconnect attempt `attempt`, in whole milliseconds, from chatwire's default
 /// backoff policy: 1 s doubling per attempt, capped at 30 s, +-20 % jitter applied after the cap,
-/// then bent by the failure `context` (`"serverRestart"` <= 2 s, `"rateLimited"` >= 5 s,
-/// `"initializing"` >= 2 s, `"network"` >= 3 s; absent means `"other"`).
+/// within the bounds of the failure `context` (`"serverRestart"` <= 2 s, `"rateLimited"` >= 5 s,
+/// `"initializing"` >= 2 s, `"network"` >= 3 s; absent means `"other"`). The bounds are strict:
+/// where a floor binds the jitter only goes upwards (floor .. floor + 20 %), where the restart
+/// ceiling binds only downwards (2 s - 20 % .. 2 s).
 ///
 /// `attempt` is 1-based (0 counts as 1) and must be an integer >= 0. `unit` is a uniform random
-/// draw in `[0, 1)` (pass `Math.random()`; `0.5` means no jitter); it must be finite and is
-/// clamped into `[0, 1]`. Bad arguments throw a `ChatwireError` with code `"INVALID_INPUT"`.
+/// draw in `[0, 1)` (pass `Math.random()`; `0.5` means no jitter unless a context bound binds);
+/// it must be finite and is clamped into `[0, 1]`. Bad arguments throw a `ChatwireError` with
+/// code `"INVALID_INPUT"`.
 ///
 /// ```js
 /// import { backoffDelayMs } from 'chatwire';
 /// backoffDelayMs(3, 0.5);                   // 4000
 /// backoffDelayMs(1_000_000, Math.random()); // between 24000 and 36000
-/// backoffDelayMs(10, 0.5, 'serverRestart'); // 2000
+/// backoffDelayMs(10, 0.5, 'serverRestart'); // 1800
 /// ```
 #[wasm_bindgen(js_name = backoffDelayMs, return_description = "delay in whole milliseconds")]
 pub fn backoff_delay_ms(
@@ -125,8 +128,12 @@ mod tests {
     fn delay_follows_the_core_schedule() {
         assert_eq!(delay_ms(3, 0.5, RetryContext::Other), 4000.0);
         assert_eq!(delay_ms(0, 0.5, RetryContext::Other), 1000.0);
-        assert_eq!(delay_ms(10, 0.5, RetryContext::ServerRestart), 2000.0);
-        assert_eq!(delay_ms(1, 0.5, RetryContext::RateLimited), 5000.0);
+        assert_eq!(delay_ms(10, 0.5, RetryContext::ServerRestart), 1800.0);
+        assert_eq!(delay_ms(10, 1.0, RetryContext::ServerRestart), 2000.0);
+        assert_eq!(delay_ms(1, 0.5, RetryContext::RateLimited), 5500.0);
+        assert_eq!(delay_ms(1, 0.0, RetryContext::RateLimited), 5000.0);
+        assert_eq!(delay_ms(1, 0.5, RetryContext::Initializing), 2200.0);
+        assert_eq!(delay_ms(1, 0.5, RetryContext::Network), 3300.0);
         let far = delay_ms(1_000_000, 0.999_999, RetryContext::Other);
         assert!((24_000.0..=36_000.0).contains(&far), "{far}");
     }

@@ -66,10 +66,13 @@ test('jitter is +-20 % around the capped delay, and applied after the cap', () =
 });
 
 test('the failure context bends the schedule', () => {
-  assert.equal(backoffDelayMs(10, 0.5, 'serverRestart'), 2000);
-  assert.equal(backoffDelayMs(1, 0.5, 'rateLimited'), 5000);
-  assert.equal(backoffDelayMs(1, 0.5, 'initializing'), 2000);
-  assert.equal(backoffDelayMs(1, 0.5, 'network'), 3000);
+  // a binding ceiling is jittered downwards only, a binding floor upwards only
+  assert.equal(backoffDelayMs(10, 0.5, 'serverRestart'), 1800);
+  assert.equal(backoffDelayMs(10, 1, 'serverRestart'), 2000);
+  assert.equal(backoffDelayMs(1, 0.5, 'rateLimited'), 5500);
+  assert.equal(backoffDelayMs(1, 0, 'rateLimited'), 5000);
+  assert.equal(backoffDelayMs(1, 0.5, 'initializing'), 2200);
+  assert.equal(backoffDelayMs(1, 0.5, 'network'), 3300);
   assert.equal(backoffDelayMs(1, 0.5, 'other'), 1000);
   assert.equal(backoffDelayMs(1, 0.5, undefined), 1000);
   assert.equal(backoffDelayMs(1, 0.5, null), 1000);

@@ -19,10 +19,11 @@ class ChatwireFfiTest {
 
     @Test
     fun asyncDelayFollowsTheDefaultPolicy() = runBlocking {
-        // base 1 s doubling, unit 0.5 = no jitter: attempt 3 -> 4 s; rate limit floor 5 s.
+        // base 1 s doubling, unit 0.5 = no jitter: attempt 3 -> 4 s; the rate limit floor 5 s is
+        // jittered upwards only (5.5 s), the restart ceiling 2 s downwards only (1.8 s).
         assertEquals(4000UL, backoffDelayMs(3u, 0.5, RetryContext.OTHER))
-        assertEquals(5000UL, backoffDelayMs(1u, 0.5, RetryContext.RATE_LIMITED))
-        assertEquals(2000UL, backoffDelayMs(10u, 0.5, RetryContext.SERVER_RESTART))
+        assertEquals(5500UL, backoffDelayMs(1u, 0.5, RetryContext.RATE_LIMITED))
+        assertEquals(1800UL, backoffDelayMs(10u, 0.5, RetryContext.SERVER_RESTART))
     }
 
     @Test
