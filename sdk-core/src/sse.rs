@@ -60,11 +60,24 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 impl Parser {
     /// A parser at the start of a stream.
+    ///
+    /// ```
+    /// let p = chatwire::sse::Parser::new();
+    /// assert_eq!((p.buffered_len(), p.last_event_id(), p.retry()), (0, None, None));
+    /// ```
     pub fn new() -> Parser {
         Parser::default()
     }
 
     /// Parses `bytes` and returns the events they complete.
+    ///
+    /// ```
+    /// let mut p = chatwire::sse::Parser::new();
+    /// let events = p.feed(b"event: token\ndata: a\r\ndata: b\r\n\r\n: comment\ndata: c\n\n");
+    /// assert_eq!(events.len(), 2);
+    /// assert_eq!((events[0].event.as_str(), events[0].data.as_str()), ("token", "a\nb"));
+    /// assert_eq!((events[1].event.as_str(), events[1].data.as_str()), ("message", "c"));
+    /// ```
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
         let mut out = Vec::new();
         self.feed_into(bytes, &mut out);
@@ -72,6 +85,16 @@ impl Parser {
     }
 
     /// Like [`Parser::feed`], appending to `out` (lets callers reuse one vector).
+    ///
+    /// ```
+    /// let mut p = chatwire::sse::Parser::new();
+    /// let mut events = Vec::new();
+    /// for chunk in [&b"data: 1\n"[..], b"\ndata: 2", b"\n\n"] {
+    ///     p.feed_into(chunk, &mut events);
+    /// }
+    /// let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
+    /// assert_eq!(data, ["1", "2"]);
+    /// ```
     pub fn feed_into(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) {
         if self.bom != BomState::Done {
             bytes = self.skip_bom(bytes);
@@ -115,6 +138,15 @@ impl Parser {
 
     /// Ends the stream: an unterminated event is discarded (per the standard) and the parser is
     /// ready for a new stream (the last event id and retry survive, as for a reconnection).
+    ///
+    /// ```
+    /// let mut p = chatwire::sse::Parser::new();
+    /// assert_eq!(p.feed(b"id: 4\ndata: done\n\ndata: cut off").len(), 1);
+    /// p.finish(); // the stream ended: "cut off" is discarded
+    /// assert_eq!(p.buffered_len(), 0);
+    /// assert_eq!(p.last_event_id(), Some("4"));
+    /// assert_eq!(p.feed(b"data: next\n\n")[0].data, "next");
+    /// ```
     pub fn finish(&mut self) {
         self.line.clear();
         self.data.clear();
@@ -125,17 +157,42 @@ impl Parser {
     }
 
     /// The last event id seen (`id:` field), to send as `Last-Event-ID` when reconnecting.
+    ///
+    /// ```
+    /// let mut p = chatwire::sse::Parser::new();
+    /// p.feed(b"id: 41\ndata: a\n\n");
+    /// assert_eq!(p.last_event_id(), Some("41"));
+    /// p.feed(b"id\ndata: b\n\n"); // an empty id resets it
+    /// assert_eq!(p.last_event_id(), None);
+    /// ```
     pub fn last_event_id(&self) -> Option<&str> {
         (!self.last_id.is_empty()).then_some(self.last_id.as_str())
     }
 
     /// Bytes held for the event in progress (unterminated line plus collected data). Callers that
     /// read untrusted streams cap this to bound memory.
+    ///
+    /// ```
+    /// let mut p = chatwire::sse::Parser::new();
+    /// p.feed(b"data: 12345\ndata: 67");
+    /// assert_eq!(p.buffered_len(), 14); // "12345\n" collected + "data: 67" unterminated
+    /// p.feed(b"\n\n");
+    /// assert_eq!(p.buffered_len(), 0);
+    /// ```
     pub fn buffered_len(&self) -> usize {
         self.line.len() + self.data.len() + self.event_type.len()
     }
 
     /// The reconnection time set by the latest valid `retry:` field.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut p = chatwire::sse::Parser::new();
+    /// p.feed(b"retry: 2500\n\n");
+    /// assert_eq!(p.retry(), Some(Duration::from_millis(2500)));
+    /// p.feed(b"retry: 3s\n\n"); // not all digits: ignored
+    /// assert_eq!(p.retry(), Some(Duration::from_millis(2500)));
+    /// ```
     pub fn retry(&self) -> Option<Duration> {
         self.retry
     }

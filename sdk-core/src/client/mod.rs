@@ -272,10 +272,14 @@ impl Client {
 
     /// The current connection state.
     ///
-    /// ```no_run
-    /// # fn f(client: chatwire::client::Client) {
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # let _runtime = rt.enter();
+    /// use chatwire::client::{Client, DialectKind};
+    /// let client = Client::builder(DialectKind::Native, "http://127.0.0.1:8080").build()?;
+    /// assert_eq!(client.state(), chatwire::ConnectionState::Disconnected); // lazy connect
     /// if client.state().is_ready() { println!("online"); }
-    /// # }
+    /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub fn state(&self) -> ConnectionState {
         *self.inner.shared.state.borrow()
@@ -320,11 +324,15 @@ impl Client {
 
     /// Counters since the client was built.
     ///
-    /// ```no_run
-    /// # fn f(client: chatwire::client::Client) {
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # let _runtime = rt.enter();
+    /// use chatwire::client::{Client, ClientStats, DialectKind};
+    /// let client = Client::builder(DialectKind::Native, "http://127.0.0.1:8080").build()?;
     /// let stats = client.stats();
+    /// assert_eq!(stats, ClientStats::default()); // nothing sent yet
     /// println!("{} sent, {} acked, {} reconnects", stats.sent, stats.acked, stats.reconnects);
-    /// # }
+    /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub fn stats(&self) -> ClientStats {
         self.inner
@@ -336,11 +344,30 @@ impl Client {
     }
 
     /// The backend dialect.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # let _runtime = rt.enter();
+    /// use chatwire::client::{Client, DialectKind};
+    /// let client = Client::builder(DialectKind::Parlant, "http://127.0.0.1:8800").build()?;
+    /// assert_eq!(client.dialect(), DialectKind::Parlant);
+    /// # Ok::<(), chatwire::client::BuildError>(())
+    /// ```
     pub fn dialect(&self) -> DialectKind {
         self.inner.dialect
     }
 
     /// What the backend supports (acks, resume, typing, audio, tools, cancel).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # let _runtime = rt.enter();
+    /// use chatwire::client::{Client, DialectKind};
+    /// let client = Client::builder(DialectKind::ChatInterfaces, "http://127.0.0.1:8080").build()?;
+    /// let caps = client.capabilities();
+    /// assert!(caps.acks && caps.resume && !caps.audio); // REST + SSE, text only
+    /// # Ok::<(), chatwire::client::BuildError>(())
+    /// ```
     pub fn capabilities(&self) -> Capabilities {
         self.inner.capabilities
     }
@@ -401,11 +428,38 @@ pub struct EventStream {
 
 impl EventStream {
     /// The next event; `None` after the client closed.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # rt.block_on(async {
+    /// use chatwire::{ConnectionState, client::{Client, DialectKind}, event::Event};
+    /// let client = Client::builder(DialectKind::Native, "http://127.0.0.1:8080").build()?;
+    /// let mut events = client.events();
+    /// client.close().await;
+    /// let mut last = None;
+    /// while let Some(envelope) = events.recv().await { last = Some(envelope.event) }
+    /// assert!(matches!(last, Some(Event::StateChanged { to: ConnectionState::Closed, .. })));
+    /// # Ok::<(), chatwire::client::BuildError>(()) })?;
+    /// # Ok::<(), chatwire::client::BuildError>(())
+    /// ```
     pub async fn recv(&mut self) -> Option<Envelope> {
         self.rx.recv().await
     }
 
     /// The next event if one is buffered, without waiting.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # rt.block_on(async {
+    /// use chatwire::client::{Client, DialectKind};
+    /// let client = Client::builder(DialectKind::Native, "http://127.0.0.1:8080").build()?;
+    /// let mut events = client.events();
+    /// assert!(events.try_recv().is_none()); // nothing happened yet
+    /// client.close().await;
+    /// assert!(events.try_recv().is_some()); // StateChanged { to: Closed }
+    /// # Ok::<(), chatwire::client::BuildError>(()) })?;
+    /// # Ok::<(), chatwire::client::BuildError>(())
+    /// ```
     pub fn try_recv(&mut self) -> Option<Envelope> {
         self.rx.try_recv().ok()
     }

@@ -42,17 +42,55 @@ impl Receipt {
     }
 
     /// The message's client id (UUIDv7; the idempotency key towards the backend).
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// use chatwire::event::Event;
+    /// let mut events = client.events();
+    /// let receipt = client.send("hello").await?;
+    /// while let Some(envelope) = events.recv().await {
+    ///     if let Event::MessageStatus { client_id, status, .. } = envelope.event {
+    ///         assert_eq!(client_id, receipt.client_id()); // the only message sent
+    ///         println!("{status:?}");
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn client_id(&self) -> ClientId {
         self.client_id
     }
 
     /// The latest status.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// use chatwire::event::DeliveryStatus;
+    /// let receipt = client.send("hello").await?;
+    /// if receipt.status() == DeliveryStatus::Queued {
+    ///     println!("waiting for the connection");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self) -> DeliveryStatus {
         self.status.borrow().clone()
     }
 
     /// A watch of the status, for `changed().await` loops. Copy the status out of `borrow()`
     /// and drop the guard at once: a guard held across an `.await` blocks the client's driver.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// let receipt = client.send("hello").await?;
+    /// let mut status = receipt.status_watch();
+    /// while status.changed().await.is_ok() {
+    ///     let now = status.borrow().clone(); // the guard ends here
+    ///     println!("{now:?}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status_watch(&self) -> watch::Receiver<DeliveryStatus> {
         self.status.clone()
     }
@@ -92,6 +130,19 @@ impl Receipt {
     /// Waits for the end of delivery: `Ok(Acked)`, or `Ok(Sent)` for dialects without acks;
     /// [`ClientError::DeliveryFailed`] when the message failed, [`ClientError::Closed`] if the
     /// client went away first.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// use chatwire::client::ClientError;
+    /// let receipt = client.send("hello").await?;
+    /// match receipt.acked().await {
+    ///     Ok(status) => println!("delivered: {status:?}"),
+    ///     Err(ClientError::DeliveryFailed(reason)) => println!("not delivered: {reason:?}"),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn acked(&self) -> Result<DeliveryStatus, ClientError> {
         let mut rx = self.status.clone();
         loop {
