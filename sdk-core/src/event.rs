@@ -51,6 +51,14 @@ pub struct Envelope {
 
 impl Envelope {
     /// An envelope with only `seq`, `timestamp_ms` and `event` set (mostly for tests and tools).
+    ///
+    /// ```
+    /// use chatwire::event::{Envelope, Event};
+    /// let env = Envelope::new(1, 1_763_800_000_000, Event::Heartbeat);
+    /// assert_eq!((env.seq, env.turn_id, env.raw), (1, None, None));
+    /// let json = serde_json::to_string(&Envelope::new(1, 0, Event::Heartbeat)).unwrap();
+    /// assert_eq!(json, r#"{"seq":1,"timestampMs":0,"event":{"type":"heartbeat"}}"#);
+    /// ```
     pub fn new(seq: u64, timestamp_ms: u64, event: Event) -> Envelope {
         Envelope {
             seq,
@@ -282,6 +290,12 @@ impl Event {
     }
 
     /// `true` for `TurnCompleted`, `TurnCancelled` and `TurnFailed`.
+    ///
+    /// ```
+    /// use chatwire::event::Event;
+    /// assert!(Event::TurnCancelled.is_turn_terminal());
+    /// assert!(!Event::Heartbeat.is_turn_terminal());
+    /// ```
     pub fn is_turn_terminal(&self) -> bool {
         matches!(
             self,
@@ -371,6 +385,13 @@ pub struct Usage {
 
 impl Usage {
     /// Usage from optional input / output / total counts.
+    ///
+    /// ```
+    /// let usage = chatwire::event::Usage::new(Some(12), Some(30), None);
+    /// assert_eq!(usage.output_tokens, Some(30));
+    /// let json = serde_json::to_string(&usage).unwrap(); // absent counts are omitted
+    /// assert_eq!(json, r#"{"inputTokens":12,"outputTokens":30}"#);
+    /// ```
     pub fn new(input: Option<u64>, output: Option<u64>, total: Option<u64>) -> Usage {
         Usage {
             input_tokens: input,
@@ -393,6 +414,13 @@ pub struct TurnError {
 
 impl TurnError {
     /// A turn error with a code and a message.
+    ///
+    /// ```
+    /// use chatwire::event::{TurnError, TurnErrorCode};
+    /// let error = TurnError::new(TurnErrorCode::Server, "model overloaded");
+    /// assert_eq!(error.code, TurnErrorCode::Server);
+    /// assert_eq!(error.message, "model overloaded");
+    /// ```
     pub fn new(code: TurnErrorCode, message: impl Into<String>) -> TurnError {
         TurnError {
             code,

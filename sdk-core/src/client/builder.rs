@@ -20,22 +20,54 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Configures and builds a [`Client`]. Start with [`Client::builder`].
+/// Configures and builds a [`Client`]. Start with [`Client::builder`]. Every setter is optional:
+/// engine settings default to DESIGN §6, and every dialect param to a value `chatwire-mock`
+/// accepts.
 ///
-/// ```no_run
+/// # Example
+///
+/// Every setter, each with a value other than its default:
+///
+/// ```
+/// use chatwire::backoff::BackoffPolicy;
 /// use chatwire::client::{Client, DialectKind};
+/// use chatwire::{Config, ConnectionState, Cursor, OverflowPolicy};
 /// use std::time::Duration;
-/// # fn run() -> Result<(), chatwire::client::BuildError> {
-/// let client = Client::builder(DialectKind::Miptech, "https://api.example.com")
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # let _runtime = rt.enter(); // `build` starts the driver on the current tokio runtime
+/// let mut backoff = BackoffPolicy::default();
+/// backoff.cap = Duration::from_secs(10);
+/// let client = Client::builder(DialectKind::Native, "http://10.0.0.8:8080")
+///     .config(Config::default()) // first: it replaces every engine setting set before it
+///     .allow_insecure(true) // clear-text http to a host that is not loopback
 ///     .tenant("acme")
 ///     .api_key("k-123")
+///     .bearer_token("tok-456")
+///     .token_provider(|| async { Ok::<_, std::io::Error>("fresh-token".to_string()) })
 ///     .header("X-Trace", "on")
-///     .turn_timeout(Duration::from_secs(60))
+///     .param("conversation_id", "support-42")
 ///     .seed(42)
-///     .build()?; // needs a running tokio runtime
-/// # let _ = client;
-/// # Ok(())
-/// # }
+///     .backoff(backoff)
+///     .max_attempts(5)
+///     .connect_timeout(Duration::from_secs(5))
+///     .ready_timeout(Duration::from_secs(5))
+///     .ping_interval(Duration::from_secs(20))
+///     .pong_timeout(Duration::from_secs(5))
+///     .idle_timeout(Duration::from_secs(60))
+///     .turn_timeout(Duration::from_secs(120))
+///     .queue_capacity(100)
+///     .overflow(OverflowPolicy::RejectNew)
+///     .dedup_capacity(4096)
+///     .typing_throttle(Duration::from_secs(5))
+///     .max_frame_bytes(4 << 20)
+///     .lazy_connect(true) // the default: nothing connects before the first send
+///     .delta_coalesce(Duration::from_millis(50))
+///     .resume_cursor(Cursor::new("17"))
+///     .keep_raw(false)
+///     .build()?;
+/// assert_eq!(client.dialect(), DialectKind::Native);
+/// assert_eq!(client.state(), ConnectionState::Disconnected);
+/// # Ok::<(), chatwire::client::BuildError>(())
 /// ```
 #[must_use = "call build() to get a client"]
 pub struct ClientBuilder {
@@ -95,22 +127,30 @@ impl ClientBuilder {
     }
 
     /// The tenant id (param `tenant_id`; miptech's `X-Tenant-ID` headers).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn tenant(self, tenant_id: impl Into<String>) -> ClientBuilder {
         self.param("tenant_id", tenant_id)
     }
 
     /// An API key (param `api_key`; each dialect puts it where its backend expects it).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn api_key(self, key: impl Into<String>) -> ClientBuilder {
         self.param("api_key", key)
     }
 
     /// A static bearer token (param `token`). See also [`token_provider`](Self::token_provider).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn bearer_token(self, token: impl Into<String>) -> ClientBuilder {
         self.param("token", token)
     }
 
     /// A header added to every WebSocket upgrade and HTTP request (replacing a header of the
     /// same name set by the dialect). Browsers cannot set upgrade headers; this is native only.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
         self.headers.push((name.into(), value.into()));
         self
@@ -119,6 +159,8 @@ impl ClientBuilder {
     /// A dialect param: `slug`, `session_id`, `agent_id`, `model`, `conversation_id`,
     /// `chat_id`, `header.<Name>`, ... (see each dialect's docs). Every param defaults to a value
     /// `chatwire-mock` accepts.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
         self.params.insert(key.into(), value.into());
         self
@@ -151,6 +193,8 @@ impl ClientBuilder {
     }
 
     /// Allows `http://` and `ws://` to hosts that are not loopback (default: refused).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn allow_insecure(mut self, allow: bool) -> ClientBuilder {
         self.allow_insecure = allow;
         self
@@ -158,6 +202,8 @@ impl ClientBuilder {
 
     /// Seeds the engine's RNG (jitter, client ids) for reproducible runs. Without it each
     /// client draws a random seed, so clients never back off in lockstep.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn seed(mut self, seed: u64) -> ClientBuilder {
         self.seed = Some(seed);
         self
@@ -165,78 +211,104 @@ impl ClientBuilder {
 
     /// Replaces all engine settings at once. The seed is still taken from
     /// [`seed`](Self::seed) (or drawn at random), and the wall-clock anchor is set by the driver.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn config(mut self, config: Config) -> ClientBuilder {
         self.config = config;
         self
     }
 
     /// Reconnect backoff (default: 1 s base, x2, 30 s cap, +-20 % jitter after the cap).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn backoff(mut self, backoff: BackoffPolicy) -> ClientBuilder {
         self.config.backoff = backoff;
         self
     }
 
     /// Consecutive failed attempts before `Failed` (default 10).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn max_attempts(mut self, attempts: u32) -> ClientBuilder {
         self.config.max_attempts = attempts;
         self
     }
 
     /// Time allowed to reach `Connected` (default 10 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.connect_timeout = timeout;
         self
     }
 
     /// Time allowed from `Connected` to `Ready` (default 10 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn ready_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.ready_timeout = timeout;
         self
     }
 
     /// Idle time before the client pings (default 30 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn ping_interval(mut self, interval: Duration) -> ClientBuilder {
         self.config.ping_interval = interval;
         self
     }
 
     /// Time to wait for traffic after a ping (default 10 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn pong_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.pong_timeout = timeout;
         self
     }
 
     /// Silence after which a heartbeat-based connection is dead (default 45 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.idle_timeout = timeout;
         self
     }
 
     /// Silence on an open turn before it fails with `Timeout` (default 30 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn turn_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.turn_timeout = timeout;
         self
     }
 
     /// Bound of the outbound queue, queued plus unacked (default 50).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn queue_capacity(mut self, capacity: usize) -> ClientBuilder {
         self.config.queue_capacity = capacity;
         self
     }
 
     /// What a send does when the queue is full (default `DropOldest`).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn overflow(mut self, policy: OverflowPolicy) -> ClientBuilder {
         self.config.overflow = policy;
         self
     }
 
     /// Number of inbound dedup keys remembered (default 1024).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn dedup_capacity(mut self, capacity: usize) -> ClientBuilder {
         self.config.dedup_capacity = capacity;
         self
     }
 
     /// At most one `typing: true` per this interval (default 3 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn typing_throttle(mut self, interval: Duration) -> ClientBuilder {
         self.config.typing_throttle = interval;
         self
@@ -244,30 +316,40 @@ impl ClientBuilder {
 
     /// Largest inbound frame and HTTP body accepted (default 1 MiB), enforced by the engine and
     /// by the WebSocket and HTTP layers.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn max_frame_bytes(mut self, bytes: usize) -> ClientBuilder {
         self.config.max_frame_bytes = bytes;
         self
     }
 
     /// Connect on the first send or typing (default true), or right after `build` (false).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn lazy_connect(mut self, lazy: bool) -> ClientBuilder {
         self.config.lazy_connect = lazy;
         self
     }
 
     /// Coalesce text deltas of one part for this long (default 0: every delta).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn delta_coalesce(mut self, window: Duration) -> ClientBuilder {
         self.config.delta_coalesce = window;
         self
     }
 
     /// Resume from a cursor persisted from an earlier run (`Envelope::cursor`).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn resume_cursor(mut self, cursor: Cursor) -> ClientBuilder {
         self.config.resume_cursor = Some(cursor);
         self
     }
 
     /// Keep the original wire event in `Envelope::raw` (default true).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
     pub fn keep_raw(mut self, keep: bool) -> ClientBuilder {
         self.config.keep_raw = keep;
         self

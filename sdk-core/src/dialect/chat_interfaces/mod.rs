@@ -97,11 +97,43 @@ enum Step {
 
 impl ChatInterfaces {
     /// A dialect for the backend at `base_url`, interface [`DEFAULT_SLUG`].
+    ///
+    /// ```
+    /// # fn first_request(dialect: impl chatwire::dialect::Dialect + 'static) -> chatwire::HttpRequest {
+    /// #     let config = chatwire::Config::default();
+    /// #     let mut engine = chatwire::Engine::new(config, Box::new(dialect)).unwrap();
+    /// #     engine.connect(chatwire::Instant::ZERO).unwrap();
+    /// #     std::iter::from_fn(|| engine.poll_output())
+    /// #         .find_map(|o| match o { chatwire::Output::HttpRequest(r) => Some(r), _ => None })
+    /// #         .unwrap()
+    /// # }
+    /// use chatwire::dialect::chat_interfaces::ChatInterfaces;
+    /// let request = first_request(ChatInterfaces::new("https://app.example.com"));
+    /// // connecting starts by creating a session of the `demo` interface
+    /// assert_eq!(request.url, "https://app.example.com/api/public/chat-interfaces/demo/sessions");
+    /// ```
     pub fn new(base_url: &str) -> ChatInterfaces {
         ChatInterfaces::from_params(base_url, &Params::new())
     }
 
     /// A dialect configured from params (see the [module docs](self)).
+    ///
+    /// ```
+    /// # fn first_request(dialect: impl chatwire::dialect::Dialect + 'static) -> chatwire::HttpRequest {
+    /// #     let config = chatwire::Config::default();
+    /// #     let mut engine = chatwire::Engine::new(config, Box::new(dialect)).unwrap();
+    /// #     engine.connect(chatwire::Instant::ZERO).unwrap();
+    /// #     std::iter::from_fn(|| engine.poll_output())
+    /// #         .find_map(|o| match o { chatwire::Output::HttpRequest(r) => Some(r), _ => None })
+    /// #         .unwrap()
+    /// # }
+    /// use chatwire::dialect::chat_interfaces::ChatInterfaces;
+    /// let params = [("slug", "support"), ("session_token", "st-1")]
+    ///     .map(|(k, v)| (k.to_string(), v.to_string())).into();
+    /// let request = first_request(ChatInterfaces::from_params("https://app.example.com", &params));
+    /// // a known session token skips session creation: the event stream opens at once
+    /// assert!(request.url.starts_with("https://app.example.com/api/public/chat-interfaces/support/stream?"));
+    /// ```
     pub fn from_params(base_url: &str, params: &Params) -> ChatInterfaces {
         let slug = param(params, "slug", DEFAULT_SLUG);
         let path = format!("/api/public/chat-interfaces/{}", url_encode(&slug));

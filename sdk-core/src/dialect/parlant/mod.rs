@@ -97,11 +97,44 @@ enum Step {
 
 impl Parlant {
     /// A dialect for the Parlant server at `base_url`, agent [`DEFAULT_AGENT`].
+    ///
+    /// ```
+    /// # fn first_request(dialect: impl chatwire::dialect::Dialect + 'static) -> chatwire::HttpRequest {
+    /// #     let config = chatwire::Config::default();
+    /// #     let mut engine = chatwire::Engine::new(config, Box::new(dialect)).unwrap();
+    /// #     engine.connect(chatwire::Instant::ZERO).unwrap();
+    /// #     std::iter::from_fn(|| engine.poll_output())
+    /// #         .find_map(|o| match o { chatwire::Output::HttpRequest(r) => Some(r), _ => None })
+    /// #         .unwrap()
+    /// # }
+    /// use chatwire::dialect::parlant::{DEFAULT_AGENT, Parlant};
+    /// let request = first_request(Parlant::new("http://localhost:8800"));
+    /// // connecting starts by creating a session with the default agent
+    /// assert_eq!(request.url, "http://localhost:8800/sessions?allow_greeting=false");
+    /// assert!(String::from_utf8_lossy(&request.body).contains(DEFAULT_AGENT));
+    /// ```
     pub fn new(base_url: &str) -> Parlant {
         Parlant::from_params(base_url, &Params::new())
     }
 
     /// A dialect configured from params (see the [module docs](self)).
+    ///
+    /// ```
+    /// # fn first_request(dialect: impl chatwire::dialect::Dialect + 'static) -> chatwire::HttpRequest {
+    /// #     let config = chatwire::Config::default();
+    /// #     let mut engine = chatwire::Engine::new(config, Box::new(dialect)).unwrap();
+    /// #     engine.connect(chatwire::Instant::ZERO).unwrap();
+    /// #     std::iter::from_fn(|| engine.poll_output())
+    /// #         .find_map(|o| match o { chatwire::Output::HttpRequest(r) => Some(r), _ => None })
+    /// #         .unwrap()
+    /// # }
+    /// use chatwire::dialect::parlant::Parlant;
+    /// let params = [("session_id", "s-9")]
+    ///     .map(|(k, v)| (k.to_string(), v.to_string())).into();
+    /// let request = first_request(Parlant::from_params("http://localhost:8800", &params));
+    /// // a known session skips session creation: polling its events starts at once
+    /// assert!(request.url.starts_with("http://localhost:8800/sessions/s-9/events?"));
+    /// ```
     pub fn from_params(base_url: &str, params: &Params) -> Parlant {
         let (api_key, token) = credentials(params);
         let wait_s = opt_param(params, "wait_for_data").and_then(|w| w.parse().ok());
