@@ -1,7 +1,8 @@
 //! Inbound side of the chat-v2 dialect: server frames to normalized events. Acked messages form
 //! the turn queue; turn frames belong to its head; a turn's end acks its message and pops it.
 //! The final `message` always completes the reply as a stream (`MessageStarted`, the text the
-//! tokens did not deliver, `MessageCompleted`), so reordered or lost tokens never lose text.
+//! tokens did not deliver — or a `Replace` with the full text when what they delivered is not a
+//! prefix of it — `MessageCompleted`), so reordered or lost tokens never lose or misplace text.
 
 use super::wire::{Frame, Inbound, Token, Tool, ToolStatus};
 use super::{ChatV2, Queued};
