@@ -2,10 +2,10 @@
 //!
 //! | route | body | answer |
 //! |---|---|---|
-//! | `POST /_mock/faults` | a [`FaultSpec`] (every field optional) | `200 {"ok":true,"faults":{...}}`; `400 {"error":...}` on malformed JSON, unknown fields, an unknown dialect or out-of-range values |
+//! | `POST /_mock/faults` | a [`FaultSpec`] (every field optional) | `200 {"ok":true,"faults":{...}}`; `400 {"error":...}` on malformed JSON, unknown fields, an unknown dialect or out-of-range values; a set with `restart_after_ms` starts its restart timer (see [`crate::faults`]) |
 //! | `GET /_mock/faults` | — | `{"faults": <spec or null>}` |
-//! | `DELETE /_mock/faults` | — | `{"ok":true}` |
-//! | `POST /_mock/restart` | optional `{"refuse_ms":N,"goodbye":true}` | drops every connection (except the one carrying this request), refusing new ones for `refuse_ms`; with `goodbye`, native sockets get `goodbye` 50 ms before the drop. `{"ok":true,"dropped":N}` |
+//! | `DELETE /_mock/faults` | — | `{"ok":true}` (also stops a pending scheduled restart) |
+//! | `POST /_mock/restart` | optional `{"refuse_ms":N,"goodbye":true,"dialect":"native"}` | drops every connection (except the one carrying this request), refusing new ones for `refuse_ms`; with `dialect`, only connections that served that dialect, refusing only its requests; with `goodbye`, native sockets get `goodbye` 50 ms before the drop. `{"ok":true,"dropped":N}`; `400` on an unknown dialect |
 //! | `GET /_mock/received` | optional `?dialect=` | `[{"dialect","conversation","client_id","text","times_received","first_received_ms"}]` |
 //! | `POST /_mock/reset` | — | forgets conversations, received messages, rate limits and faults: `{"ok":true}` |
 //! | `GET /_mock/health` | — | `{"ok":true,"dialects":[...]}` |
@@ -52,8 +52,9 @@ async fn set_faults(State(shared): AppState, body: Bytes) -> Response {
     if let Err(e) = spec.validate() {
         return bad(e);
     }
-    shared.faults.set(spec.clone());
-    Json(json!({ "ok": true, "faults": spec })).into_response()
+    let echo = json!({ "ok": true, "faults": &spec });
+    shared.set_faults(spec);
+    Json(echo).into_response()
 }
 
 async fn get_faults(State(shared): AppState) -> Response {
@@ -61,7 +62,7 @@ async fn get_faults(State(shared): AppState) -> Response {
 }
 
 async fn clear_faults(State(shared): AppState) -> Response {
-    shared.faults.clear();
+    shared.clear_faults();
     Json(json!({ "ok": true })).into_response()
 }
 
@@ -72,6 +73,8 @@ struct RestartBody {
     refuse_ms: u64,
     #[serde(default)]
     goodbye: bool,
+    #[serde(default)]
+    dialect: Option<String>,
 }
 
 async fn restart(
@@ -87,15 +90,22 @@ async fn restart(
             Err(e) => return bad(format!("invalid restart body: {e}")),
         }
     };
+    let scope = match params.dialect.as_deref() {
+        None | Some("*") => None,
+        Some(name) => match Dialect::from_name(name) {
+            Some(d) => Some(d),
+            None => return bad(format!("unknown dialect {name:?}")),
+        },
+    };
     let refuse = Duration::from_millis(params.refuse_ms);
-    if params.goodbye {
+    if params.goodbye && matches!(scope, None | Some(Dialect::Native)) {
         shared.restarts.send_modify(|n| {
             n.generation += 1;
             n.retry_after_ms = params.refuse_ms;
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let dropped = shared.restart(refuse, Some(ctl.id));
+    let dropped = shared.restart(scope, refuse, Some(ctl.id));
     Json(json!({ "ok": true, "dropped": dropped })).into_response()
 }
 

@@ -15,6 +15,14 @@
 //! that long. `once` makes the frame faults fire on the first streaming connection only and
 //! the HTTP error on the first request it hits; then they are spent (with `once`, plain HTTP
 //! responses are not delayed).
+//!
+//! `restart_after_ms` restarts the server that long after the fault set is installed, and again
+//! every `restart_after_ms` until the set is replaced or cleared (with `once`: a single restart).
+//! A restart drops connections at once and refuses new ones for `restart_refuse_ms`. With
+//! dialect `*` every connection is dropped and new TCP connections are refused; with one
+//! dialect only the connections that carried a request of that dialect are dropped (a
+//! keep-alive connection that also served other dialects goes with them) and new requests of
+//! that dialect are refused (closed with the dialect's 503). See `restart.rs` for the timer.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,9 +40,9 @@ use crate::util::Rng;
 /// use chatwire_mock::FaultSpec;
 ///
 /// let spec: FaultSpec = serde_json::from_str(
-///     r#"{"dialect":"native","seed":7,"drop_after_frames":5,"once":true}"#,
+///     r#"{"dialect":"native","seed":7,"drop_after_frames":5,"restart_after_ms":100,"once":true}"#,
 /// ).unwrap();
-/// assert_eq!(spec.drop_after_frames, Some(5));
+/// assert_eq!((spec.drop_after_frames, spec.restart_after_ms), (Some(5), Some(100)));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,12 +77,26 @@ pub struct FaultSpec {
     /// Refuse new connections for this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refuse_connections_ms: Option<u64>,
-    /// Fire on the first matching connection or request only.
+    /// Restart (drop the dialect's connections, or every connection for `*`) this long after
+    /// the set is installed, then again at that interval; with `once`, a single restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_after_ms: Option<u64>,
+    /// After each `restart_after_ms` restart, refuse new connections for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_refuse_ms: Option<u64>,
+    /// Fire on the first matching connection or request only (and restart only once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub once: Option<bool>,
 }
 
 /// The `http_error` part of a [`FaultSpec`].
+///
+/// ```
+/// use chatwire_mock::HttpErrorSpec;
+///
+/// let e: HttpErrorSpec = serde_json::from_str(r#"{"status":429,"retry_after_s":1}"#).unwrap();
+/// assert_eq!((e.status, e.rate, e.retry_after_s), (429, 1.0, Some(1)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpErrorSpec {
@@ -94,6 +116,14 @@ fn one() -> f64 {
 
 impl FaultSpec {
     /// Checks ranges and the dialect name; the error text is fit for a 400 answer.
+    ///
+    /// ```
+    /// use chatwire_mock::FaultSpec;
+    ///
+    /// let bad = FaultSpec { dialect: Some("klingon".into()), ..FaultSpec::default() };
+    /// assert!(bad.validate().is_err());
+    /// assert!(FaultSpec { restart_after_ms: Some(100), ..FaultSpec::default() }.validate().is_ok());
+    /// ```
     pub fn validate(&self) -> Result<(), String> {
         if let Some(d) = &self.dialect
             && d != "*"
@@ -114,7 +144,36 @@ impl FaultSpec {
                 return Err("http_error.rate must be within 0..=1".to_owned());
             }
         }
+        match (self.restart_after_ms, self.restart_refuse_ms) {
+            (None, Some(_)) => {
+                return Err("restart_refuse_ms needs restart_after_ms".to_owned());
+            }
+            (Some(0), _) if !self.once.unwrap_or(false) => {
+                return Err("restart_after_ms must be at least 1 (or 0 with once)".to_owned());
+            }
+            _ => {}
+        }
         Ok(())
+    }
+
+    /// The scheduled restart this set asks for, if any.
+    pub(crate) fn restart_plan(&self) -> Option<RestartPlan> {
+        let after = self.restart_after_ms?;
+        Some(RestartPlan {
+            after: Duration::from_millis(after),
+            refuse: Duration::from_millis(self.restart_refuse_ms.unwrap_or(0)),
+            repeat: !self.once.unwrap_or(false),
+            scope: self.scope(),
+        })
+    }
+
+    /// `None` for every dialect, else the one dialect the set applies to.
+    fn scope(&self) -> Option<Dialect> {
+        if self.is_global() {
+            None
+        } else {
+            self.dialect.as_deref().and_then(Dialect::from_name)
+        }
     }
 
     fn matches(&self, dialect: Option<Dialect>) -> bool {
@@ -137,6 +196,19 @@ impl FaultSpec {
             || self.jitter_ms.is_some_and(|d| d > 0)
             || self.half_open_after_frames.is_some()
     }
+}
+
+/// When and how a fault set restarts the server (from `restart_after_ms`/`restart_refuse_ms`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RestartPlan {
+    /// Delay from installation to the first restart, and between restarts when repeating.
+    pub after: Duration,
+    /// How long new connections are refused after each restart.
+    pub refuse: Duration,
+    /// Restart every `after` until the set is replaced (`false` with `once`).
+    pub repeat: bool,
+    /// `None`: every connection; else only that dialect's.
+    pub scope: Option<Dialect>,
 }
 
 /// What a streaming connection's writer must do to its outbound frames.
@@ -219,14 +291,9 @@ impl Faults {
     pub fn set(&self, spec: FaultSpec) {
         let seed = spec.seed.unwrap_or(self.default_seed);
         let mut st = self.lock();
-        st.refuse_until = spec.refuse_connections_ms.map(|ms| {
-            let scope = if spec.is_global() {
-                None
-            } else {
-                spec.dialect.as_deref().and_then(Dialect::from_name)
-            };
-            (Instant::now() + Duration::from_millis(ms), scope)
-        });
+        st.refuse_until = spec
+            .refuse_connections_ms
+            .map(|ms| (Instant::now() + Duration::from_millis(ms), spec.scope()));
         st.connections = 0;
         st.request_rng = Rng::new(seed ^ 0xA5A5_5A5A_F00D_CAFE);
         st.conn_spent = false;
@@ -246,10 +313,11 @@ impl Faults {
         self.lock().spec.clone()
     }
 
-    /// Refuses every new connection for `period` (used by restart).
-    pub fn refuse_all_for(&self, period: Duration) {
+    /// Refuses new connections (`scope == None`) or new requests of one dialect for `period`
+    /// (used by restart).
+    pub fn refuse_for(&self, period: Duration, scope: Option<Dialect>) {
         if !period.is_zero() {
-            self.lock().refuse_until = Some((Instant::now() + period, None));
+            self.lock().refuse_until = Some((Instant::now() + period, scope));
         }
     }
 
@@ -400,7 +468,43 @@ mod tests {
         assert!(!f.refusing(Some(Dialect::Native)));
         f.clear();
         assert!(!f.refusing(Some(Dialect::Parlant)));
-        f.refuse_all_for(Duration::from_secs(60));
+        f.refuse_for(Duration::from_secs(60), None);
         assert!(f.refusing(None));
+        f.refuse_for(Duration::from_secs(60), Some(Dialect::Native));
+        assert!(!f.refusing(None));
+        assert!(f.refusing(Some(Dialect::Native)));
+    }
+
+    #[test]
+    fn restart_fields_validate_and_plan() {
+        assert!(
+            spec(r#"{"restart_refuse_ms": 5}"#).validate().is_err(),
+            "refusal without a restart"
+        );
+        assert!(spec(r#"{"restart_after_ms": 0}"#).validate().is_err());
+        assert!(
+            spec(r#"{"restart_after_ms": 0, "once": true}"#)
+                .validate()
+                .is_ok()
+        );
+        let plan = spec(r#"{"restart_after_ms": 100, "restart_refuse_ms": 200, "once": true}"#)
+            .restart_plan()
+            .unwrap();
+        assert_eq!(
+            plan,
+            RestartPlan {
+                after: Duration::from_millis(100),
+                refuse: Duration::from_millis(200),
+                repeat: false,
+                scope: None,
+            }
+        );
+        let plan = spec(r#"{"dialect": "native", "restart_after_ms": 50}"#)
+            .restart_plan()
+            .unwrap();
+        assert!(plan.repeat);
+        assert_eq!(plan.scope, Some(Dialect::Native));
+        assert_eq!(plan.refuse, Duration::ZERO);
+        assert_eq!(spec(r#"{"delay_ms": 5}"#).restart_plan(), None);
     }
 }

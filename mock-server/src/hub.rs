@@ -18,6 +18,15 @@ use crate::dialect::Dialect;
 use crate::util::now_ms;
 
 /// One client message as the server received it.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+/// for r in server.received() {
+///     println!("{} {} {:?} x{}", r.dialect.as_str(), r.conversation, r.text, r.times_received);
+/// }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Received {
     /// The dialect it arrived through.

@@ -48,6 +48,7 @@ pub mod native;
 pub mod openai;
 mod outlet;
 pub mod parlant;
+mod restart;
 mod server;
 mod util;
 

@@ -90,6 +90,13 @@ struct Args {
     /// Fault: refuse connections for N ms from start.
     #[arg(long)]
     refuse_connections_ms: Option<u64>,
+    /// Fault: restart (drop every connection, or the --fault-dialect's) N ms after start, then
+    /// every N ms (with --once: a single restart).
+    #[arg(long)]
+    restart_after_ms: Option<u64>,
+    /// Fault: after each --restart-after-ms restart, refuse new connections for N ms.
+    #[arg(long)]
+    restart_refuse_ms: Option<u64>,
     /// Fault: fire once only.
     #[arg(long)]
     once: bool,
@@ -171,6 +178,8 @@ fn fault_spec(args: &Args) -> Result<Option<FaultSpec>, MockError> {
         args.http_error_status.is_some(),
         args.half_open_after_frames.is_some(),
         args.refuse_connections_ms.is_some(),
+        args.restart_after_ms.is_some(),
+        args.restart_refuse_ms.is_some(),
     ];
     if args.scenario.is_none() && !overrides.contains(&true) {
         return Ok(None);
@@ -184,6 +193,8 @@ fn fault_spec(args: &Args) -> Result<Option<FaultSpec>, MockError> {
     spec.jitter_ms = args.jitter_ms.or(spec.jitter_ms);
     spec.half_open_after_frames = args.half_open_after_frames.or(spec.half_open_after_frames);
     spec.refuse_connections_ms = args.refuse_connections_ms.or(spec.refuse_connections_ms);
+    spec.restart_after_ms = args.restart_after_ms.or(spec.restart_after_ms);
+    spec.restart_refuse_ms = args.restart_refuse_ms.or(spec.restart_refuse_ms);
     if let Some(status) = args.http_error_status {
         spec.http_error = Some(HttpErrorSpec {
             status,

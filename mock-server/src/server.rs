@@ -1,4 +1,5 @@
-//! The server: shared state, the router with every dialect's routes and the fault middleware,
+//! The server: shared state, the router with every dialect's routes and the fault middleware
+//! (which also tags each connection with the dialects it served, for scoped restarts),
 //! [`spawn`], and the [`MockServer`] handle (address, control methods, shutdown on drop).
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -19,6 +21,7 @@ use crate::conn::{ConnHandle, ConnRegistry, MockListener};
 use crate::dialect::{ApiError, Dialect};
 use crate::faults::{FaultSpec, Faults};
 use crate::hub::{Hub, Received};
+use crate::restart::{ConnTags, RestartTimer, weak_restart};
 use crate::{MockError, chat_interfaces, chat_v2, control, miptech, native, openai, parlant};
 
 /// State shared by every handler.
@@ -27,6 +30,12 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
     pub faults: Arc<Faults>,
     pub registry: Arc<ConnRegistry>,
+    /// Which dialects each connection served, for restarts scoped to one dialect.
+    pub tags: ConnTags,
+    /// The `restart_after_ms` timer of the installed fault set.
+    pub restart_timer: RestartTimer,
+    /// The runtime the server runs on (the restart timer is spawned there).
+    pub runtime: Handle,
     pub hub: Hub,
     /// Bumped on every restart; native sockets say `goodbye` when it changes.
     pub restarts: watch::Sender<RestartNotice>,
@@ -48,21 +57,45 @@ impl Shared {
         }
     }
 
-    /// Drops every connection (except `keep`), optionally refusing new ones for `refuse`.
-    pub fn restart(&self, refuse: Duration, keep: Option<u64>) -> usize {
-        self.faults.refuse_all_for(refuse);
-        self.restarts.send_modify(|n| {
-            n.generation += 1;
-            n.retry_after_ms = u64::try_from(refuse.as_millis()).unwrap_or(u64::MAX);
+    /// Drops every connection (`scope == None`) or every connection that served one dialect
+    /// (except `keep`), refusing new connections or that dialect's requests for `refuse`.
+    /// Returns how many connections were dropped.
+    pub fn restart(&self, scope: Option<Dialect>, refuse: Duration, keep: Option<u64>) -> usize {
+        self.faults.refuse_for(refuse, scope);
+        if matches!(scope, None | Some(Dialect::Native)) {
+            self.restarts.send_modify(|n| {
+                n.generation += 1;
+                n.retry_after_ms = u64::try_from(refuse.as_millis()).unwrap_or(u64::MAX);
+            });
+        }
+        match scope {
+            None => self.registry.kill_all(keep),
+            Some(d) => self.tags.kill(d, keep),
+        }
+    }
+
+    /// Installs a validated fault set and (re)starts its restart timer.
+    pub fn set_faults(self: &Arc<Self>, spec: FaultSpec) {
+        let plan = spec.restart_plan();
+        self.faults.set(spec);
+        let restart = weak_restart(Arc::downgrade(self), |s: &Shared, plan| {
+            let dropped = s.restart(plan.scope, plan.refuse, None);
+            tracing::debug!("scheduled restart dropped {dropped} connections");
         });
-        self.registry.kill_all(keep)
+        self.restart_timer.replace(&self.runtime, plan, restart);
+    }
+
+    /// Removes every fault and stops the restart timer.
+    pub fn clear_faults(&self) {
+        self.restart_timer.cancel();
+        self.faults.clear();
     }
 
     /// Forgets conversations, received messages, rate limits and faults.
     pub fn reset(&self) {
         self.hub.reset();
         self.rate.reset();
-        self.faults.clear();
+        self.clear_faults();
     }
 }
 
@@ -92,11 +125,11 @@ pub async fn spawn(config: MockConfig) -> Result<MockServer, MockError> {
         .await
         .map_err(MockError::Bind)?;
     let addr = listener.local_addr().map_err(MockError::Bind)?;
-    let faults = Arc::new(Faults::new(config.seed));
-    if let Some(spec) = &config.faults {
+    let initial_faults = config.faults.clone();
+    if let Some(spec) = &initial_faults {
         spec.validate().map_err(MockError::InvalidFaults)?;
-        faults.set(spec.clone());
     }
+    let faults = Arc::new(Faults::new(config.seed));
     let registry = Arc::new(ConnRegistry::default());
     let (restarts, _) = watch::channel(RestartNotice::default());
     let rate =
@@ -107,9 +140,15 @@ pub async fn spawn(config: MockConfig) -> Result<MockServer, MockError> {
         addr,
         faults,
         registry,
+        tags: ConnTags::default(),
+        restart_timer: RestartTimer::default(),
+        runtime: Handle::current(),
         restarts,
         rate,
     });
+    if let Some(spec) = initial_faults {
+        shared.set_faults(spec);
+    }
     let app = router(shared.clone());
     let listener = MockListener {
         inner: listener,
@@ -138,53 +177,138 @@ pub async fn spawn(config: MockConfig) -> Result<MockServer, MockError> {
 
 impl MockServer {
     /// The bound address.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// assert!(server.addr().ip().is_loopback());
+    /// assert_ne!(server.addr().port(), 0, "port 0 was resolved to a free port");
+    /// # });
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// assert_eq!(server.base_url(), format!("http://{}", server.addr()));
+    /// # });
+    /// ```
     pub fn base_url(&self) -> String {
         format!("http://{}", self.shared.addr)
     }
 
     /// `ws://127.0.0.1:PORT` (no trailing slash).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// let native = format!("{}/native/v1/ws", server.ws_url());
+    /// assert!(native.starts_with("ws://127.0.0.1:"));
+    /// # });
+    /// ```
     pub fn ws_url(&self) -> String {
         format!("ws://{}", self.shared.addr)
     }
 
-    /// Installs a fault set (replacing the previous one), as `POST /_mock/faults` does.
+    /// Installs a fault set (replacing the previous one), as `POST /_mock/faults` does. A set
+    /// with `restart_after_ms` starts its restart timer now.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use chatwire_mock::{FaultSpec, MockConfig};
+    /// let server = chatwire_mock::spawn(MockConfig::default()).await.unwrap();
+    /// let spec = FaultSpec { restart_after_ms: Some(100), once: Some(true), ..FaultSpec::default() };
+    /// server.set_faults(spec).unwrap();
+    /// assert!(server.set_faults(FaultSpec { duplicate_rate: Some(2.0), ..FaultSpec::default() }).is_err());
+    /// # });
+    /// ```
     pub fn set_faults(&self, spec: FaultSpec) -> Result<(), MockError> {
         spec.validate().map_err(MockError::InvalidFaults)?;
-        self.shared.faults.set(spec);
+        self.shared.set_faults(spec);
         Ok(())
     }
 
-    /// Removes every fault, as `DELETE /_mock/faults` does.
+    /// Removes every fault (and a pending scheduled restart), as `DELETE /_mock/faults` does.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use chatwire_mock::{FaultSpec, MockConfig};
+    /// let server = chatwire_mock::spawn(MockConfig::default()).await.unwrap();
+    /// server.set_faults(FaultSpec { delay_ms: Some(20), ..FaultSpec::default() }).unwrap();
+    /// server.clear_faults();
+    /// # });
+    /// ```
     pub fn clear_faults(&self) {
-        self.shared.faults.clear();
+        self.shared.clear_faults();
     }
 
-    /// Drops every connection at once; conversations survive, so clients can resume.
+    /// Drops every connection at once; conversations survive, so clients can resume. Returns
+    /// how many connections were dropped.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// assert_eq!(server.restart(), 0, "no client was connected");
+    /// # });
+    /// ```
     pub fn restart(&self) -> usize {
-        self.shared.restart(Duration::ZERO, None)
+        self.shared.restart(None, Duration::ZERO, None)
     }
 
     /// Drops every connection and refuses new ones for `refuse`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// let dropped = server.restart_with(Duration::from_millis(200)); // new connections refused for 200 ms
+    /// assert_eq!(dropped, 0);
+    /// # });
+    /// ```
     pub fn restart_with(&self, refuse: Duration) -> usize {
-        self.shared.restart(refuse, None)
+        self.shared.restart(None, refuse, None)
     }
 
     /// Every client message received so far, oldest first.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// // ... a client sends messages to server.base_url() ...
+    /// assert!(server.received().iter().all(|r| r.times_received >= 1));
+    /// # });
+    /// ```
     pub fn received(&self) -> Vec<Received> {
         self.shared.hub.received()
     }
 
     /// Forgets conversations, received messages, rate limits and faults.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// server.reset();
+    /// assert!(server.received().is_empty());
+    /// # });
+    /// ```
     pub fn reset(&self) {
         self.shared.reset();
     }
 
     /// Stops accepting, drops every connection and waits for the server task to end.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = chatwire_mock::spawn(chatwire_mock::MockConfig::default()).await.unwrap();
+    /// let addr = server.addr();
+    /// server.shutdown().await;
+    /// assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nothing listens any more");
+    /// # });
+    /// ```
     pub async fn shutdown(mut self) {
         self.stop_now();
         if let Some(task) = self.task.take() {
@@ -200,6 +324,7 @@ impl MockServer {
 
     fn stop_now(&self) {
         self.stop.send_replace(true);
+        self.shared.restart_timer.cancel();
         self.shared.registry.kill_all(None);
     }
 }
@@ -249,14 +374,19 @@ async fn fault_layer(State(shared): AppState, req: Request, next: Next) -> Respo
     let Some(dialect) = Dialect::for_path(req.uri().path()) else {
         return next.run(req).await;
     };
+    let ctl = req
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|ConnectInfo(ConnHandle(ctl))| ctl.clone());
     if shared.faults.refusing(Some(dialect)) {
-        if let Some(ConnectInfo(ConnHandle(ctl))) =
-            req.extensions().get::<ConnectInfo<ConnHandle>>()
-        {
+        if let Some(ctl) = ctl {
             ctl.kill();
         }
         return ApiError::new(503, "refused", "connection refused")
             .into_response_for(Some(dialect));
+    }
+    if let Some(ctl) = &ctl {
+        shared.tags.tag(ctl, dialect);
     }
     let fault = shared.faults.on_request(dialect);
     if !fault.delay.is_zero() {

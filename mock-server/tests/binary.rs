@@ -1,10 +1,17 @@
 //! The `chatwire-mock` binary: prints its address first, serves, stops cleanly on SIGTERM,
-//! and takes faults from a scenario file.
+//! and takes faults from a scenario file and from fault flags (`--restart-after-ms`).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A plain HTTP client (see `common::http` for why the provider is installed first).
 fn http() -> reqwest::Client {
@@ -99,4 +106,72 @@ async fn scenario_file_installs_faults() {
     );
     stop(child);
     let _ = std::fs::remove_file(path);
+}
+
+/// Opens a native socket, retrying while the server refuses; returns it and how many attempts
+/// were refused first.
+async fn connect_retrying(url: &str) -> (Socket, usize) {
+    let mut refused = 0;
+    loop {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => return (ws, refused),
+            Err(_) => {
+                refused += 1;
+                assert!(refused < 1000, "never accepted");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// The next text frame as JSON; `None` once the socket ends.
+async fn next_json(ws: &mut Socket) -> Option<serde_json::Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).ok(),
+            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) => return None,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => panic!("the socket neither spoke nor ended"),
+        }
+    }
+}
+
+/// A native socket past `welcome`, retrying if a restart drops it first.
+async fn welcomed(url: &str) -> Socket {
+    loop {
+        let (mut ws, _) = connect_retrying(url).await;
+        let hello = r#"{"type":"hello","conversation_id":"bin","since_seq":0}"#;
+        if ws.send(Message::Text(hello.into())).await.is_err() {
+            continue;
+        }
+        if let Some(v) = next_json(&mut ws).await {
+            assert_eq!(v["type"], "welcome");
+            return ws;
+        }
+    }
+}
+
+#[tokio::test]
+async fn restart_after_ms_flag_drops_refuses_then_accepts() {
+    // Restarts every 600 ms, refusing new connections for 300 ms after each.
+    let (child, url) = start(&["--restart-after-ms", "600", "--restart-refuse-ms", "300"]);
+    let faults: serde_json::Value = http()
+        .get(format!("{url}/_mock/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults["faults"]["restart_after_ms"], 600);
+    let ws_url = format!("{}/native/v1/ws", url.replace("http://", "ws://"));
+    let mut ws = welcomed(&ws_url).await;
+    while next_json(&mut ws).await.is_some() {} // skip frames (`goodbye`) until the drop
+    let (ws, refused) = connect_retrying(&ws_url).await;
+    assert!(
+        refused >= 1,
+        "a reconnect right after the restart is refused"
+    );
+    drop(ws); // the handshake succeeded: accepted again once the refusal ended
+    stop(child);
 }

@@ -1,6 +1,7 @@
 //! Every fault kind observably happening, set through the control API or the library: drop
 //! after N frames, duplicates, reordering (deterministic per seed), delay, HTTP errors with
-//! Retry-After and `once`, half-open, refused connections, restart, reset and the record.
+//! Retry-After and `once`, half-open, refused connections, restart (on demand and scheduled by
+//! `restart_after_ms`, global or per dialect), reset and the record.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
@@ -8,8 +9,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chatwire_mock::{FaultSpec, HttpErrorSpec, MockConfig};
-use common::{Sse, Ws, http, server, server_with};
+use common::{Sse, WAIT, Ws, http, server, server_with};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 async fn native(url: &str, conv: &str, since: u64) -> Ws {
     let mut ws = Ws::connect(&format!("{url}/native/v1/ws")).await;
@@ -25,6 +28,34 @@ async fn post_faults(base: &str, spec: Value) -> reqwest::Response {
         .send()
         .await
         .unwrap()
+}
+
+/// Waits until the socket ends (close frame, error or EOF), skipping frames (a native socket
+/// may get `goodbye` first); panics if it is still open after the whole wait.
+async fn wait_dropped(ws: &mut Ws) {
+    loop {
+        match tokio::time::timeout(WAIT, ws.0.next()).await {
+            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) => return,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => panic!("the socket was never dropped"),
+        }
+    }
+}
+
+/// Opens a native socket, retrying until the server accepts; returns it and how many attempts
+/// were refused first.
+async fn connect_retrying(url: &str) -> (Ws, usize) {
+    let mut refused = 0;
+    loop {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => return (Ws(ws), refused),
+            Err(_) => {
+                refused += 1;
+                assert!(refused < 1000, "never accepted again");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
 }
 
 fn is_end(v: &Value) -> bool {
@@ -420,4 +451,119 @@ async fn control_api_validates_records_and_resets() {
         .await
         .unwrap();
     assert!(current["faults"].is_null());
+}
+
+#[tokio::test]
+async fn scheduled_restart_drops_sockets_then_refuses_then_accepts() {
+    let srv = server().await;
+    let url = format!("{}/native/v1/ws", srv.ws_url());
+    let mut ws = native(&srv.ws_url(), "r", 0).await;
+    assert_eq!(ws.next().await.unwrap()["type"], "welcome");
+    let resp = post_faults(
+        &srv.base_url(),
+        json!({"restart_after_ms": 100, "restart_refuse_ms": 200, "once": true}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["faults"]["restart_refuse_ms"], 200);
+    wait_dropped(&mut ws).await;
+    // The refusal started with the drop, so the first reconnect is refused; later ones succeed.
+    let (mut ws, refused) = connect_retrying(&url).await;
+    assert!(
+        refused >= 1,
+        "a reconnect right after the restart is refused"
+    );
+    ws.send(json!({"type": "hello", "conversation_id": "r", "since_seq": 0}))
+        .await;
+    let welcome = ws.next().await.unwrap();
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["conversation_id"], "r");
+}
+
+#[tokio::test]
+async fn scheduled_restart_scoped_to_a_dialect_spares_the_others() {
+    let srv = server().await;
+    let base = srv.base_url();
+    let url = format!("{}/native/v1/ws", srv.ws_url());
+    let mut ws = native(&srv.ws_url(), "n", 0).await;
+    assert_eq!(ws.next().await.unwrap()["type"], "welcome");
+    let token: Value = http()
+        .post(format!("{base}/api/public/chat-interfaces/demo/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["sessionToken"].as_str().unwrap().to_owned();
+    let stream = http()
+        .get(format!(
+            "{base}/api/public/chat-interfaces/demo/stream?sessionToken={token}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut sse = Sse::new(stream);
+    assert_eq!(
+        sse.next().await.unwrap().event.as_deref(),
+        Some("connected")
+    );
+    srv.set_faults(FaultSpec {
+        dialect: Some("native".into()),
+        restart_after_ms: Some(50),
+        restart_refuse_ms: Some(60_000),
+        once: Some(true),
+        ..FaultSpec::default()
+    })
+    .unwrap();
+    wait_dropped(&mut ws).await;
+    assert!(
+        tokio_tungstenite::connect_async(&url).await.is_err(),
+        "native connections are refused"
+    );
+    // The chat-interfaces stream survived the native restart: it still carries a whole turn.
+    let resp = http()
+        .post(format!("{base}/api/public/chat-interfaces/demo/messages"))
+        .json(&json!({"sessionToken": token, "message": "still here"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let events = sse
+        .until(|e| e.event.as_deref() == Some("execution:completed"))
+        .await;
+    assert!(events.iter().any(|e| e.event.as_deref() == Some("token")));
+    // Clearing the faults ends the refusal.
+    http()
+        .delete(format!("{base}/_mock/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert!(tokio_tungstenite::connect_async(&url).await.is_ok());
+}
+
+#[tokio::test]
+async fn restart_fields_are_validated_by_the_control_api() {
+    let srv = server().await;
+    let base = srv.base_url();
+    assert_eq!(
+        post_faults(&base, json!({"restart_refuse_ms": 100}))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        post_faults(&base, json!({"restart_after_ms": 0}))
+            .await
+            .status(),
+        400
+    );
+    let resp = http()
+        .post(format!("{base}/_mock/restart"))
+        .json(&json!({"dialect": "klingon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
 }
