@@ -1,6 +1,6 @@
 //! Connection-level faults per dialect, asserted on both sides: HTTP 429 with `Retry-After` and
 //! 503 on the first request (or WebSocket upgrade), a half-open connection found by the
-//! heartbeat, and queue overflow while the server refuses connections. After each, the reply is
+//! heartbeat (or, without one, by the stalled request's timeout), and queue overflow while the server refuses connections. After each, the reply is
 //! exact, each turn ends once, each message reaches the server once (or fails with `Overflow`
 //! when the full queue dropped it), and the client keeps working.
 
@@ -98,12 +98,19 @@ async fn half_open_found_by_heartbeat(kind: DialectKind) {
         .ping_interval(Duration::from_millis(150))
         .pong_timeout(Duration::from_millis(150))
         .idle_timeout(Duration::from_millis(400));
+    // Dialects without a heartbeat find the stalled request by its timeout: Parlant's long-poll
+    // allows `wait_for_data` + 15 s (1 s is the smallest wait), an OpenAI completion `timeout_ms`.
+    let (b, found_by): (_, &[&str]) = match kind {
+        DialectKind::Parlant => (b.param("wait_for_data", "1"), &["timed out"]),
+        DialectKind::Openai => (b.param("timeout_ms", "1500"), &["timed out"]),
+        _ => (b, &["ping", "idle"]),
+    };
     let mut s = Session::start(b);
     s.exchange("hello").await;
     s.exchange("again").await;
     let timeouts = count(&s.log, |e| {
         matches!(e, Event::Error { kind: ErrorKind::Network, message, .. }
-            if message.contains("ping") || message.contains("idle"))
+            if found_by.iter().any(|w| message.contains(w)))
     });
     assert_eq!(
         timeouts,
@@ -243,5 +250,5 @@ async fn queue_overflow_while_refused(kind: DialectKind) {
 
 per_dialect!(rate_limited_with_retry_after);
 per_dialect!(service_unavailable);
-per_dialect!(half_open_found_by_heartbeat: native, miptech, chat_v2, chat_interfaces);
-per_dialect!(queue_overflow_while_refused: native, miptech, chat_v2, chat_interfaces, openai);
+per_dialect!(half_open_found_by_heartbeat: native, miptech, chat_v2, chat_interfaces, parlant, openai);
+per_dialect!(queue_overflow_while_refused: native, miptech, chat_v2, chat_interfaces, parlant, openai);

@@ -5,9 +5,9 @@
 //! `Discontinuity` per lost connection and retries the turn (its partial text replaced), a
 //! follow-up message works, and the server recorded each message once.
 //!
-//! The mock applies frame faults to streaming connections (WebSockets and SSE streams). Parlant
-//! is read by long-polling, so it is covered by the restart case (which cuts its polls) rather
-//! than by the frame faults.
+//! The mock applies frame faults to streaming connections (WebSockets and SSE streams) and to
+//! Parlant's long-poll, where each returned event is a frame counted per session across polls
+//! (a drop cuts the answer's body mid-array, duplicates and reorders happen within an answer).
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -164,8 +164,8 @@ async fn restart_mid_turn(kind: DialectKind) {
     mock.shutdown().await;
 }
 
-per_dialect!(drop_mid_stream: native, miptech, chat_v2, chat_interfaces, openai);
-per_dialect!(duplicated_frames: native, miptech, chat_v2, chat_interfaces, openai);
-per_dialect!(reordered_frames: native, miptech, chat_v2, chat_interfaces);
+per_dialect!(drop_mid_stream: native, miptech, chat_v2, chat_interfaces, parlant, openai);
+per_dialect!(duplicated_frames: native, miptech, chat_v2, chat_interfaces, parlant, openai);
+per_dialect!(reordered_frames: native, miptech, chat_v2, chat_interfaces, parlant);
 per_dialect!(reordered_without_sequence_numbers: openai);
 per_dialect!(restart_mid_turn);
