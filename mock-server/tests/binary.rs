@@ -153,8 +153,15 @@ async fn welcomed(url: &str) -> Socket {
 
 #[tokio::test]
 async fn restart_after_ms_flag_drops_refuses_then_accepts() {
-    // Restarts every 600 ms, refusing new connections for 300 ms after each.
-    let (child, url) = start(&["--restart-after-ms", "600", "--restart-refuse-ms", "300"]);
+    // One restart 2 s after start (room to connect first, even on a loaded machine), then new
+    // connections are refused for 1.5 s (room for the first reconnect to land inside it).
+    let (child, url) = start(&[
+        "--restart-after-ms",
+        "2000",
+        "--restart-refuse-ms",
+        "1500",
+        "--once",
+    ]);
     let faults: serde_json::Value = http()
         .get(format!("{url}/_mock/faults"))
         .send()
@@ -163,7 +170,7 @@ async fn restart_after_ms_flag_drops_refuses_then_accepts() {
         .json()
         .await
         .unwrap();
-    assert_eq!(faults["faults"]["restart_after_ms"], 600);
+    assert_eq!(faults["faults"]["restart_after_ms"], 2000);
     let ws_url = format!("{}/native/v1/ws", url.replace("http://", "ws://"));
     let mut ws = welcomed(&ws_url).await;
     while next_json(&mut ws).await.is_some() {} // skip frames (`goodbye`) until the drop

@@ -461,12 +461,12 @@ async fn scheduled_restart_drops_sockets_then_refuses_then_accepts() {
     assert_eq!(ws.next().await.unwrap()["type"], "welcome");
     let resp = post_faults(
         &srv.base_url(),
-        json!({"restart_after_ms": 100, "restart_refuse_ms": 200, "once": true}),
+        json!({"restart_after_ms": 100, "restart_refuse_ms": 1500, "once": true}),
     )
     .await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["faults"]["restart_refuse_ms"], 200);
+    assert_eq!(body["faults"]["restart_refuse_ms"], 1500);
     wait_dropped(&mut ws).await;
     // The refusal started with the drop, so the first reconnect is refused; later ones succeed.
     let (mut ws, refused) = connect_retrying(&url).await;
