@@ -8,7 +8,8 @@
 //!
 //! Scope: frame faults (`drop_after_frames`, `duplicate_rate`, `reorder_window`, `delay_ms` +
 //! `jitter_ms`, `half_open_after_frames`) apply to streaming connections (WebSockets and SSE
-//! streams) and count every outbound frame. `delay_ms`/`jitter_ms` also delay plain HTTP
+//! streams) and count every outbound frame; a Parlant session's long-polls count as one such
+//! connection whose frames are the returned events (see `parlant/poll_faults.rs`). `delay_ms`/`jitter_ms` also delay plain HTTP
 //! responses. `http_error` answers a matching request (including WebSocket upgrades and SSE
 //! GETs) with the status, the dialect's error body and `Retry-After`. `refuse_connections_ms`
 //! closes new TCP connections at accept time (dialect `*`) or new requests of one dialect for
