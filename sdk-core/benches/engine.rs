@@ -2,8 +2,11 @@
 //! framing events) fed as WebSocket frames into a ready engine — decode, dedup, turn tracking,
 //! text assembly and envelope emission — with the outputs drained as a driver would.
 //!
-//! `cargo bench -p chatwire --bench engine` prints criterion's events/s and, at the end, heap
-//! allocations per event counted by a counting global allocator in this benchmark binary.
+//! The baseline, measured on the same frames in the same run, is the least a hand-written client
+//! does per frame: `serde_json::from_str::<serde_json::Value>` and nothing else (no dedup, no
+//! turn tracking, no assembly). `cargo bench -p chatwire --bench engine` prints criterion's
+//! events/s for both, the engine/baseline cost ratio, and heap allocations per event counted by a
+//! counting global allocator in this benchmark binary.
 
 use chatwire::dialect::native::{NativeConfig, NativeDialect};
 use chatwire::{Config, ConnId, Engine, Frame, Input, Instant, Output};
@@ -124,7 +127,49 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    group.bench_function("baseline: serde_json::Value parse only", |b| {
+        b.iter_batched(
+            || frames.clone(),
+            |frames| baseline(frames),
+            BatchSize::LargeInput,
+        )
+    });
     group.finish();
+}
+
+/// The baseline: parse every frame into a JSON value, nothing else.
+fn baseline(frames: Vec<String>) -> usize {
+    let mut parsed = 0;
+    for text in frames {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            black_box(v);
+            parsed += 1;
+        }
+    }
+    parsed
+}
+
+/// The engine's cost per event relative to the baseline, timed side by side in this run.
+fn ratio() {
+    const ROUNDS: u32 = 200;
+    let (mut engine_ns, mut baseline_ns, mut events) = (0u128, 0u128, 0usize);
+    for _ in 0..ROUNDS {
+        let (mut engine, conn, frames) = setup(true);
+        let copy = frames.clone();
+        let t = std::time::Instant::now();
+        events = run(&mut engine, conn, frames);
+        engine_ns += t.elapsed().as_nanos();
+        let t = std::time::Instant::now();
+        black_box(baseline(copy));
+        baseline_ns += t.elapsed().as_nanos();
+    }
+    let per = |ns: u128| ns as f64 / f64::from(ROUNDS) / events.max(1) as f64;
+    println!(
+        "engine per event: {:.0} ns (decode + dedup + turns + assembly + envelope), baseline JSON parse: {:.0} ns, ratio {:.2}x",
+        per(engine_ns),
+        per(baseline_ns),
+        per(engine_ns) / per(baseline_ns)
+    );
 }
 
 /// Allocations per event (frame strings are built in setup, outside the count).
@@ -149,5 +194,6 @@ fn main() {
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
+    ratio();
     allocations();
 }
