@@ -128,11 +128,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.bench_function("baseline: serde_json::Value parse only", |b| {
-        b.iter_batched(
-            || frames.clone(),
-            |frames| baseline(frames),
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| frames.clone(), baseline, BatchSize::LargeInput)
     });
     group.finish();
 }
