@@ -2,7 +2,8 @@
 //! WebSocket server puts malformed JSON, binary frames, text frames that are not UTF-8,
 //! oversized frames and unknown event types on the wire; a raw HTTP responder answers the
 //! OpenAI dialect with error bodies that are not JSON, malformed and oversized stream events
-//! and bytes that are not UTF-8. Each must become a typed `Error{kind: Protocol}` (or an
+//! and bytes that are not UTF-8; raw chat-v2, Miptech, chat-interfaces and Parlant servers put
+//! malformed JSON, binary frames and unknown types in the middle of a turn. Each must become a typed `Error{kind: Protocol}` (or an
 //! `Unknown` event keeping the raw payload, or the server's error with its text), and the
 //! client must go on: the reply still arrives exactly once and the next message works.
 
@@ -10,6 +11,7 @@
 
 use chatwire::event::{ErrorKind, Event};
 use chatwire::{Client, DialectKind};
+use chatwire_tests::raw_chat_v2::{Frame as ChatV2Frame, RawChatV2};
 use chatwire_tests::raw_http::{RawOpenAi, Reply};
 use chatwire_tests::raw_ws::{Inject, RawNative};
 use chatwire_tests::*;
@@ -289,5 +291,62 @@ async fn oversized_stream_events_are_refused_and_the_turn_retried() {
     );
     assert_eq!(distinct_keys(&server).len(), 2, "re-sent with its key");
     assert_eq!(discontinuities(&s.log), 1, "\n{}", s.dump());
+    s.close().await;
+}
+
+/// Sends `bad` (whose reply the raw chat-v2 server precedes with `inject`), then `next`; both
+/// replies exact, every turn ended once, each message sent once on one connection.
+async fn chat_v2_with(inject: Vec<ChatV2Frame>) -> Session {
+    let server = RawChatV2::start(vec![("bad", inject)]).await;
+    let mut s = session(DialectKind::ChatV2, server.base_url());
+    let bad = s.exchange("bad").await;
+    assert_eq!(assembled_text(&bad), "You said: bad", "\n{}", s.dump());
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    assert_stream_clean(DialectKind::ChatV2, &s.log);
+    assert_eq!(discontinuities(&s.log), 0, "\n{}", s.dump());
+    let seen = server.seen();
+    let texts: Vec<&str> = seen.messages.iter().map(|m| m.1.as_str()).collect();
+    assert_eq!(texts, ["bad", "next"], "each message sent once");
+    assert_eq!(seen.connections, 1, "the connection survived");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_v2_malformed_json_mid_turn_is_one_protocol_error() {
+    let s = chat_v2_with(vec![ChatV2Frame::Text(
+        "{\"type\":\"token\",\"content\":".into(),
+    )])
+    .await;
+    one_protocol_error(&s, "\"content\":");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_v2_binary_frame_mid_turn_is_one_protocol_error() {
+    let s = chat_v2_with(vec![ChatV2Frame::Binary(vec![0x00, 0xfe, 0xff])]).await;
+    one_protocol_error(&s, "binary");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_v2_unknown_frame_type_is_surfaced_with_its_payload() {
+    let mystery = json!({"type": "hologram", "shape": "cube", "session_id": "raw"});
+    let s = chat_v2_with(vec![ChatV2Frame::Text(mystery.to_string())]).await;
+    let unknown: Vec<_> = s
+        .log
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Unknown { name } => Some((name.clone(), e.raw.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unknown.len(), 1, "\n{}", s.dump());
+    assert_eq!(unknown[0].0, "hologram");
+    assert_eq!(
+        unknown[0].1.as_ref().map(|r| r["shape"].clone()),
+        Some(json!("cube"))
+    );
+    assert!(errors(&s.log).is_empty(), "unknown is not an error");
     s.close().await;
 }
