@@ -123,8 +123,8 @@ async fn serve(
     let _ = tcp.shutdown().await;
 }
 
-/// Reads one request: the head as text and the body (by `Content-Length`).
-async fn read_request(tcp: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+/// Reads one request (for the other raw servers too): the head as text and the body (by `Content-Length`).
+pub async fn read_request(tcp: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {

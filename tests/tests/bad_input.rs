@@ -11,8 +11,9 @@
 
 use chatwire::event::{ErrorKind, Event};
 use chatwire::{Client, DialectKind};
-use chatwire_tests::raw_chat_v2::{Frame as ChatV2Frame, RawChatV2};
+use chatwire_tests::raw_chat_v2::{Frame as WsFrame, RawChatV2, Seen};
 use chatwire_tests::raw_http::{RawOpenAi, Reply};
+use chatwire_tests::raw_miptech::RawMiptech;
 use chatwire_tests::raw_ws::{Inject, RawNative};
 use chatwire_tests::*;
 use serde_json::json;
@@ -294,27 +295,46 @@ async fn oversized_stream_events_are_refused_and_the_turn_retried() {
     s.close().await;
 }
 
-/// Sends `bad` (whose reply the raw chat-v2 server precedes with `inject`), then `next`; both
-/// replies exact, every turn ended once, each message sent once on one connection.
-async fn chat_v2_with(inject: Vec<ChatV2Frame>) -> Session {
-    let server = RawChatV2::start(vec![("bad", inject)]).await;
-    let mut s = session(DialectKind::ChatV2, server.base_url());
+/// Sends `bad` (whose reply the server precedes with bad frames), then `next`; both replies
+/// exact, every turn ended once, each message sent once on one connection.
+async fn bad_then_next(kind: DialectKind, base_url: String, seen: impl Fn() -> Seen) -> Session {
+    let mut s = session(kind, base_url);
     let bad = s.exchange("bad").await;
     assert_eq!(assembled_text(&bad), "You said: bad", "\n{}", s.dump());
     let next = s.exchange("next").await;
     assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
-    assert_stream_clean(DialectKind::ChatV2, &s.log);
+    assert_stream_clean(kind, &s.log);
     assert_eq!(discontinuities(&s.log), 0, "\n{}", s.dump());
-    let seen = server.seen();
+    let seen = seen();
     let texts: Vec<&str> = seen.messages.iter().map(|m| m.1.as_str()).collect();
     assert_eq!(texts, ["bad", "next"], "each message sent once");
     assert_eq!(seen.connections, 1, "the connection survived");
     s
 }
 
+async fn chat_v2_with(inject: Vec<WsFrame>) -> Session {
+    let server = RawChatV2::start(vec![("bad", inject)]).await;
+    bad_then_next(DialectKind::ChatV2, server.base_url(), || server.seen()).await
+}
+
+async fn miptech_with(inject: Vec<WsFrame>) -> Session {
+    let server = RawMiptech::start(vec![("bad", inject)]).await;
+    bad_then_next(DialectKind::Miptech, server.base_url(), || server.seen()).await
+}
+
+/// The `Unknown` events of a log: name and raw payload.
+fn unknowns(log: &[chatwire::Envelope]) -> Vec<(String, Option<serde_json::Value>)> {
+    log.iter()
+        .filter_map(|e| match &e.event {
+            Event::Unknown { name } => Some((name.clone(), e.raw.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_v2_malformed_json_mid_turn_is_one_protocol_error() {
-    let s = chat_v2_with(vec![ChatV2Frame::Text(
+    let s = chat_v2_with(vec![WsFrame::Text(
         "{\"type\":\"token\",\"content\":".into(),
     )])
     .await;
@@ -324,7 +344,7 @@ async fn chat_v2_malformed_json_mid_turn_is_one_protocol_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_v2_binary_frame_mid_turn_is_one_protocol_error() {
-    let s = chat_v2_with(vec![ChatV2Frame::Binary(vec![0x00, 0xfe, 0xff])]).await;
+    let s = chat_v2_with(vec![WsFrame::Binary(vec![0x00, 0xfe, 0xff])]).await;
     one_protocol_error(&s, "binary");
     s.close().await;
 }
@@ -332,19 +352,44 @@ async fn chat_v2_binary_frame_mid_turn_is_one_protocol_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_v2_unknown_frame_type_is_surfaced_with_its_payload() {
     let mystery = json!({"type": "hologram", "shape": "cube", "session_id": "raw"});
-    let s = chat_v2_with(vec![ChatV2Frame::Text(mystery.to_string())]).await;
-    let unknown: Vec<_> = s
-        .log
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::Unknown { name } => Some((name.clone(), e.raw.clone())),
-            _ => None,
-        })
-        .collect();
+    let s = chat_v2_with(vec![WsFrame::Text(mystery.to_string())]).await;
+    let unknown = unknowns(&s.log);
     assert_eq!(unknown.len(), 1, "\n{}", s.dump());
     assert_eq!(unknown[0].0, "hologram");
     assert_eq!(
         unknown[0].1.as_ref().map(|r| r["shape"].clone()),
+        Some(json!("cube"))
+    );
+    assert!(errors(&s.log).is_empty(), "unknown is not an error");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miptech_malformed_json_mid_turn_is_one_protocol_error() {
+    let s = miptech_with(vec![WsFrame::Text(
+        "{\"type\":\"response_chunk\",\"data\":{".into(),
+    )])
+    .await;
+    one_protocol_error(&s, "\"data\":");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miptech_binary_frame_mid_turn_is_one_protocol_error() {
+    let s = miptech_with(vec![WsFrame::Binary(vec![0x00, 0xfe, 0xff])]).await;
+    one_protocol_error(&s, "binary");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miptech_unknown_frame_type_is_surfaced_with_its_payload() {
+    let mystery = json!({"type": "hologram", "data": {"shape": "cube"}, "timestamp": 0});
+    let s = miptech_with(vec![WsFrame::Text(mystery.to_string())]).await;
+    let unknown = unknowns(&s.log);
+    assert_eq!(unknown.len(), 1, "\n{}", s.dump());
+    assert_eq!(unknown[0].0, "hologram");
+    assert_eq!(
+        unknown[0].1.as_ref().map(|r| r["data"]["shape"].clone()),
         Some(json!("cube"))
     );
     assert!(errors(&s.log).is_empty(), "unknown is not an error");
