@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // test support: panics are the point
 
 mod checks;
+pub mod raw_chat_interfaces;
 pub mod raw_chat_v2;
 pub mod raw_http;
 pub mod raw_miptech;

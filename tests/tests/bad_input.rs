@@ -11,6 +11,7 @@
 
 use chatwire::event::{ErrorKind, Event};
 use chatwire::{Client, DialectKind};
+use chatwire_tests::raw_chat_interfaces::{RawChatInterfaces, SseEvent};
 use chatwire_tests::raw_chat_v2::{Frame as WsFrame, RawChatV2, Seen};
 use chatwire_tests::raw_http::{RawOpenAi, Reply};
 use chatwire_tests::raw_miptech::RawMiptech;
@@ -393,5 +394,44 @@ async fn miptech_unknown_frame_type_is_surfaced_with_its_payload() {
         Some(json!("cube"))
     );
     assert!(errors(&s.log).is_empty(), "unknown is not an error");
+    s.close().await;
+}
+
+fn sse(event: &str, data: &str) -> SseEvent {
+    SseEvent {
+        event: event.into(),
+        data: data.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_interfaces_malformed_data_and_unknown_events_mid_execution() {
+    let server = RawChatInterfaces::start(vec![(
+        "bad",
+        vec![
+            sse("token", "{\"token\":\"lost"),
+            sse("hologram", "{\"shape\":\"cube\",\"executionId\":\"ex-1\"}"),
+        ],
+    )])
+    .await;
+    let mut s = session(DialectKind::ChatInterfaces, server.base_url());
+    let bad = s.exchange("bad").await;
+    assert_eq!(assembled_text(&bad), "You said: bad", "\n{}", s.dump());
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    assert_stream_clean(DialectKind::ChatInterfaces, &s.log);
+    assert_eq!(discontinuities(&s.log), 0, "\n{}", s.dump());
+    one_protocol_error(&s, "\"token\":\"lost");
+    let unknown = unknowns(&s.log);
+    assert_eq!(unknown.len(), 1, "\n{}", s.dump());
+    assert_eq!(unknown[0].0, "hologram");
+    assert_eq!(
+        unknown[0].1.as_ref().map(|r| r["shape"].clone()),
+        Some(json!("cube"))
+    );
+    let seen = server.seen();
+    let texts: Vec<&str> = seen.messages.iter().map(|m| m.1.as_str()).collect();
+    assert_eq!(texts, ["bad", "next"], "each message sent once");
+    assert_eq!(seen.streams, 1, "the stream survived");
     s.close().await;
 }
