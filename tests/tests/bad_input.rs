@@ -2,10 +2,13 @@
 //! WebSocket server puts malformed JSON, binary frames, text frames that are not UTF-8,
 //! oversized frames and unknown event types on the wire; a raw HTTP responder answers the
 //! OpenAI dialect with error bodies that are not JSON, malformed and oversized stream events
-//! and bytes that are not UTF-8; raw chat-v2, Miptech, chat-interfaces and Parlant servers put
-//! malformed JSON, binary frames and unknown types in the middle of a turn. Each must become a typed `Error{kind: Protocol}` (or an
-//! `Unknown` event keeping the raw payload, or the server's error with its text), and the
-//! client must go on: the reply still arrives exactly once and the next message works.
+//! and bytes that are not UTF-8. Raw chat-v2 and Miptech servers put malformed JSON, binary
+//! frames and unknown frame types in the middle of a turn; a raw chat-interfaces responder puts
+//! a `data:` line that is not JSON and an unknown event name on the event stream; a raw Parlant
+//! responder lists an entry that is not an event and an unknown kind, and answers one poll with
+//! a body that is not JSON. Each must become a typed `Error{kind: Protocol}` (or an `Unknown`
+//! event keeping the raw payload, or the server's error with its text), and the client must go
+//! on: the reply still arrives exactly once, its turn ends once and the next message works.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -15,6 +18,7 @@ use chatwire_tests::raw_chat_interfaces::{RawChatInterfaces, SseEvent};
 use chatwire_tests::raw_chat_v2::{Frame as WsFrame, RawChatV2, Seen};
 use chatwire_tests::raw_http::{RawOpenAi, Reply};
 use chatwire_tests::raw_miptech::RawMiptech;
+use chatwire_tests::raw_parlant::{Entry, RawParlant};
 use chatwire_tests::raw_ws::{Inject, RawNative};
 use chatwire_tests::*;
 use serde_json::json;
@@ -433,5 +437,74 @@ async fn chat_interfaces_malformed_data_and_unknown_events_mid_execution() {
     let texts: Vec<&str> = seen.messages.iter().map(|m| m.1.as_str()).collect();
     assert_eq!(texts, ["bad", "next"], "each message sent once");
     assert_eq!(seen.streams, 1, "the stream survived");
+    s.close().await;
+}
+
+/// Sends `bad` (whose turn the raw Parlant responder mixes with `entries`), then `next`; both
+/// replies exact, every turn ended once, each message stored once (a message whose answer was
+/// lost with the connection is re-sent with its idempotency key).
+async fn parlant_with(entries: Vec<Entry>) -> (Session, RawParlant) {
+    let server = RawParlant::start(vec![("bad", entries)]).await;
+    let mut s = session(DialectKind::Parlant, server.base_url());
+    let bad = s.exchange("bad").await;
+    assert_eq!(assembled_text(&bad), "You said: bad", "\n{}", s.dump());
+    let next = s.exchange("next").await;
+    assert_eq!(assembled_text(&next), "You said: next", "\n{}", s.dump());
+    assert_stream_clean(DialectKind::Parlant, &s.log);
+    assert_eq!(discontinuities(&s.log), 0, "\n{}", s.dump());
+    let seen = server.seen();
+    let texts: Vec<&str> = seen.messages.iter().map(|m| m.1.as_str()).collect();
+    assert_eq!(texts, ["bad", "next"], "each message stored once");
+    (s, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parlant_malformed_and_unknown_events_in_a_poll_answer() {
+    let (s, _server) = parlant_with(vec![
+        Entry::Raw(json!({"kind": "message", "source": "ai_agent", "data": {"message": "x"}})),
+        Entry::Event {
+            kind: "hologram".into(),
+            data: json!({"shape": "cube"}),
+        },
+    ])
+    .await;
+    one_protocol_error(&s, "offset");
+    let unknown = unknowns(&s.log);
+    assert_eq!(unknown.len(), 1, "\n{}", s.dump());
+    assert_eq!(unknown[0].0, "hologram");
+    assert_eq!(
+        unknown[0].1.as_ref().map(|r| r["data"]["shape"].clone()),
+        Some(json!("cube"))
+    );
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parlant_poll_answered_200_with_a_body_that_is_not_json() {
+    let (s, server) = parlant_with(vec![Entry::PollAnswer {
+        head: "HTTP/1.1 200 OK\r\nContent-Type: text/html".into(),
+        body: "<html>maintenance</html>".into(),
+    }])
+    .await;
+    one_protocol_error(&s, "maintenance");
+    assert_eq!(server.seen().bad_polls, 1);
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parlant_poll_answered_500_with_a_body_that_is_not_json() {
+    let (s, server) = parlant_with(vec![Entry::PollAnswer {
+        head: "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html".into(),
+        body: "<h1>Internal Server Error</h1>".into(),
+    }])
+    .await;
+    let errs = errors(&s.log);
+    assert_eq!(errs.len(), 1, "{errs:?}\n{}", s.dump());
+    assert_eq!(errs[0].0, ErrorKind::Server, "{errs:?}");
+    assert!(
+        errs[0].2.contains("Internal Server Error"),
+        "the body's text is kept: {errs:?}"
+    );
+    assert_eq!(server.seen().bad_polls, 1);
     s.close().await;
 }
