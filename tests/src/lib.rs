@@ -15,6 +15,7 @@ pub mod raw_chat_v2;
 pub mod raw_http;
 pub mod raw_miptech;
 pub mod raw_parlant;
+pub mod raw_server;
 pub mod raw_ws;
 mod session;
 

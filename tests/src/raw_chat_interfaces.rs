@@ -12,14 +12,13 @@
 //! -> an empty history. Every event gets the next SSE `id`.
 
 use crate::raw_http::read_request;
+use crate::raw_server::{RawServer, script_map};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// An event the server puts on the stream as is (it only adds the `id:` line).
 #[derive(Debug, Clone)]
@@ -49,48 +48,32 @@ struct State {
 
 /// A running raw chat-interfaces responder. Dropping it stops accepting.
 pub struct RawChatInterfaces {
-    addr: SocketAddr,
+    server: RawServer,
     state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
 }
 
 impl RawChatInterfaces {
     /// Starts the responder; `script` maps a message text to the events logged before its reply
     /// (once).
     pub async fn start(script: Vec<(&str, Vec<SseEvent>)>) -> RawChatInterfaces {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
-            script: script
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            script: script_map(script),
             ..State::default()
         }));
         let (grown, _) = watch::channel(0usize);
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, shared.clone(), grown.clone()));
-            }
-        });
-        RawChatInterfaces { addr, state, task }
+        let server = RawServer::start(move |tcp| serve(tcp, shared.clone(), grown.clone())).await;
+        RawChatInterfaces { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// What the server saw so far.
     pub fn seen(&self) -> Seen {
         self.state.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for RawChatInterfaces {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

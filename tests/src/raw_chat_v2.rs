@@ -7,13 +7,12 @@
 //! The first time a message with a scripted content arrives, its [`Frame`]s go out right after
 //! the ack, before the reply's token.
 
+use crate::raw_server::{RawServer, script_map};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A frame the server sends as is.
@@ -42,47 +41,31 @@ struct State {
 
 /// A running raw chat-v2 server. Dropping it stops accepting.
 pub struct RawChatV2 {
-    addr: SocketAddr,
+    server: RawServer,
     state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
 }
 
 impl RawChatV2 {
     /// Starts the server; `script` maps a message content to the frames injected before its
     /// reply (once).
     pub async fn start(script: Vec<(&str, Vec<Frame>)>) -> RawChatV2 {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
-            script: script
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            script: script_map(script),
             seen: Seen::default(),
         }));
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, shared.clone()));
-            }
-        });
-        RawChatV2 { addr, state, task }
+        let server = RawServer::start(move |tcp| serve(tcp, shared.clone())).await;
+        RawChatV2 { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// What the server saw so far.
     pub fn seen(&self) -> Seen {
         self.state.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for RawChatV2 {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

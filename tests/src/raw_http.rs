@@ -4,13 +4,12 @@
 //! early. Each request gets the next scripted [`Reply`]; when the script is used up, requests get
 //! a well-formed completion answering `You said: <last user message>`.
 
+use crate::raw_server::RawServer;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -38,45 +37,28 @@ pub struct Request {
 
 /// A running responder. Dropping it stops accepting.
 pub struct RawOpenAi {
-    addr: SocketAddr,
+    server: RawServer,
     requests: Arc<Mutex<Vec<Request>>>,
-    task: JoinHandle<()>,
 }
 
 impl RawOpenAi {
     /// Starts the responder with `script` (answers for the first requests, in order).
     pub async fn start(script: Vec<Reply>) -> RawOpenAi {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let log = requests.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, log.clone(), script.clone()));
-            }
-        });
-        RawOpenAi {
-            addr,
-            requests,
-            task,
-        }
+        let server = RawServer::start(move |tcp| serve(tcp, log.clone(), script.clone())).await;
+        RawOpenAi { server, requests }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for RawOpenAi {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

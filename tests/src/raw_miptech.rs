@@ -10,14 +10,13 @@
 //! go out right after `message_received`.
 
 use crate::raw_chat_v2::{Frame, Seen};
+use crate::raw_server::{RawServer, script_map};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 const CHAT: &str = "chat-raw";
@@ -30,47 +29,31 @@ struct State {
 
 /// A running raw MIPTech server. Dropping it stops accepting.
 pub struct RawMiptech {
-    addr: SocketAddr,
+    server: RawServer,
     state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
 }
 
 impl RawMiptech {
     /// Starts the server; `script` maps a message text to the frames injected before its reply
     /// (once).
     pub async fn start(script: Vec<(&str, Vec<Frame>)>) -> RawMiptech {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
-            script: script
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            script: script_map(script),
             seen: Seen::default(),
         }));
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, shared.clone()));
-            }
-        });
-        RawMiptech { addr, state, task }
+        let server = RawServer::start(move |tcp| serve(tcp, shared.clone())).await;
+        RawMiptech { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// What the server saw so far (`connections` counts WebSocket upgrades only).
     pub fn seen(&self) -> Seen {
         self.state.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for RawMiptech {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

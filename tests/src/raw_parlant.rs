@@ -12,15 +12,14 @@
 //! seconds. Offsets start at 0 and have no gaps.
 
 use crate::raw_http::read_request;
+use crate::raw_server::{RawServer, script_map};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// A scripted piece of bad input, placed in the turn before the agent's message.
 #[derive(Debug, Clone)]
@@ -67,47 +66,31 @@ struct State {
 
 /// A running raw Parlant responder. Dropping it stops accepting.
 pub struct RawParlant {
-    addr: SocketAddr,
+    server: RawServer,
     state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
 }
 
 impl RawParlant {
     /// Starts the responder; `script` maps a message text to the entries of its turn (once).
     pub async fn start(script: Vec<(&str, Vec<Entry>)>) -> RawParlant {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
-            script: script
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            script: script_map(script),
             ..State::default()
         }));
         let (grown, _) = watch::channel(0usize);
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, shared.clone(), grown.clone()));
-            }
-        });
-        RawParlant { addr, state, task }
+        let server = RawServer::start(move |tcp| serve(tcp, shared.clone(), grown.clone())).await;
+        RawParlant { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// What the server saw so far.
     pub fn seen(&self) -> Seen {
         self.state.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for RawParlant {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -9,13 +9,12 @@
 //! conversation log and sent, so a client that lost the socket to the bad frame gets the turn by
 //! resuming.
 
+use crate::raw_server::{RawServer, script_map};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -55,46 +54,28 @@ struct State {
 
 /// A running raw native server. Dropping it stops accepting.
 pub struct RawNative {
-    addr: SocketAddr,
+    server: RawServer,
     state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
 }
 
 impl RawNative {
     /// Starts the server; `script` maps a message text to the frames injected before its reply.
     pub async fn start(script: Vec<(&str, Vec<Inject>)>) -> RawNative {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
-        let script: Arc<BTreeMap<String, Vec<Inject>>> = Arc::new(
-            script
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        );
+        let script: Arc<BTreeMap<String, Vec<Inject>>> = Arc::new(script_map(script));
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, shared.clone(), script.clone()));
-            }
-        });
-        RawNative { addr, state, task }
+        let server = RawServer::start(move |tcp| serve(tcp, shared.clone(), script.clone())).await;
+        RawNative { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// What the server saw so far.
     pub fn seen(&self) -> Seen {
         self.state.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for RawNative {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
