@@ -55,6 +55,17 @@ pub enum EngineError {
         size: usize,
         /// The limit.
         limit: usize,
+    },    /// `discard`: the message was already handed to the transport and cannot be taken back.
+    #[error("message {client_id} was already sent and cannot be discarded")]
+    AlreadySent {
+        /// The message.
+        client_id: crate::ids::ClientId,
+    },
+    /// `discard`: no queued message has this id (never sent, or already settled).
+    #[error("no queued message {client_id}")]
+    UnknownMessage {
+        /// The id given.
+        client_id: crate::ids::ClientId,
     },
 }
 

@@ -84,12 +84,13 @@ pub mod client;
 pub mod config;
 pub mod dialect;
 #[cfg(feature = "tokio")]
-mod driver;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod io;
+pub mod session;
 pub mod sse;
 pub mod state;
 pub mod time;

@@ -6,17 +6,17 @@
 //! loopback unless [`allow_insecure`](ClientBuilder::allow_insecure) is set, and zero durations or
 //! limits ([`ConfigError`]). Credentials never appear in `Debug` output or error messages.
 
-use super::{Client, DialectKind, TokenProvider};
+use super::{Client, DialectKind, Runtime, TokenProvider};
 use crate::backoff::BackoffPolicy;
 use crate::config::{Config, OverflowPolicy};
 use crate::driver::{self, DriverOptions, Shared};
-use crate::engine::Engine;
+use crate::session::{Session, SessionOptions};
 use crate::error::ConfigError;
 use crate::ids::Cursor;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -79,6 +79,7 @@ pub struct ClientBuilder {
     seed: Option<u64>,
     allow_insecure: bool,
     token_provider: Option<TokenProvider>,
+    runtime: Option<Runtime>,
 }
 
 /// Why [`ClientBuilder::build`] refused the configuration.
@@ -123,6 +124,7 @@ impl ClientBuilder {
             seed: None,
             allow_insecure: false,
             token_provider: None,
+            runtime: None,
         }
     }
 
@@ -189,6 +191,13 @@ impl ClientBuilder {
             let future = provider();
             Box::pin(async move { future.await.map_err(|e| e.to_string()) })
         }));
+        self
+    }
+
+    /// The tokio runtime to run the client on (default: the runtime `build` is called from).
+    /// With it, `build` works outside any runtime; see [`Runtime`].
+    pub fn runtime(mut self, runtime: Runtime) -> ClientBuilder {
+        self.runtime = Some(runtime);
         self
     }
 
@@ -374,25 +383,24 @@ impl ClientBuilder {
         config.seed = self.seed.unwrap_or_else(driver::random_seed);
         config.unix_ms_at_epoch = driver::unix_ms_now();
         config.validate()?;
-        let mut dialect = self.dialect.create(&base_url, &self.params, config.seed)?;
-        if self.token_provider.is_some() {
-            dialect = Box::new(super::auth::RefreshingAuth(dialect));
-        }
+        let dialect = self.dialect.create(&base_url, &self.params, config.seed)?;
         let max_frame_bytes = config.max_frame_bytes;
         let connect_at_start = !config.lazy_connect;
-        let engine = Engine::new(config, dialect)?;
-        let capabilities = engine.capabilities();
+        let mut session_options = SessionOptions::with_headers(self.headers);
+        session_options.token_provider = self.token_provider.is_some();
+        let session = Session::new(config, dialect, session_options)?;
+        let capabilities = session.capabilities();
         let shared = Arc::new(Shared {
-            state: watch::channel(engine.state()).0,
-            stats: Mutex::default(),
+            state: watch::channel(session.state()).0,
+            stats: driver::SharedStats::default(),
         });
         let options = DriverOptions {
             max_frame_bytes,
             token_provider: self.token_provider,
-            headers: self.headers,
             connect_at_start,
+            runtime: self.runtime,
         };
-        let requests = driver::spawn(engine, options, shared.clone())
+        let requests = driver::spawn(session, options, shared.clone())
             .map_err(|e| BuildError::Runtime(e.to_string()))?;
         tracing::debug!(dialect = %self.dialect, url = %driver::redact_url(&base_url), "client built");
         Ok(Client::from_parts(
