@@ -6,10 +6,12 @@
 //! - a fetch is asked for ([`SessionOutput::FetchToken`](super::SessionOutput::FetchToken)) at the
 //!   first held operation and after every `Error{kind: Auth}` event — **one at a time**: no new
 //!   fetch is asked for before the previous answer;
-//! - at most [`MAX_REFRESHES_WITHOUT_READY`] refreshes happen without the connection reaching
-//!   `Ready` in between, so a provider that keeps handing out rejected tokens cannot loop;
 //! - a fresh token after a refresh makes the session reconnect at once, whether the engine is
-//!   waiting out a backoff or gave up;
+//!   waiting out a backoff or gave up — for at most [`MAX_REFRESHES_WITHOUT_READY`] refreshes
+//!   without the connection reaching `Ready` in between; later refreshes still happen (a token
+//!   rotated twice must not strand the client on a stale one) but their token waits for the next
+//!   scheduled attempt, so a provider that keeps handing out rejected tokens is paced by the
+//!   backoff and bounded by `max_attempts` instead of looping;
 //! - a provider error is not fatal: the session goes on with the previous token (or none), and
 //!   the backend's refusal reaches the app as an engine event instead of the client hanging.
 //!
@@ -67,13 +69,13 @@ impl TokenState {
         Held::Parked { fetch }
     }
 
-    /// An auth failure: whether to ask for a fresh token now (single flight, bounded).
+    /// An auth failure: whether to ask for a fresh token now (single flight).
     pub(super) fn want_refresh(&mut self) -> bool {
-        if self.fetching || self.refreshes_since_ready >= MAX_REFRESHES_WITHOUT_READY {
+        if self.fetching {
             return false;
         }
         if self.answered {
-            self.refreshes_since_ready += 1;
+            self.refreshes_since_ready = self.refreshes_since_ready.saturating_add(1);
         }
         self.fetching = true;
         true
@@ -86,7 +88,7 @@ impl TokenState {
         self.answered = true;
         if let Ok(token) = answer {
             self.token = Some(token);
-            self.retry = refresh;
+            self.retry = refresh && self.refreshes_since_ready <= MAX_REFRESHES_WITHOUT_READY;
         }
         self.parked.drain(..).collect()
     }
@@ -182,11 +184,14 @@ mod tests {
             assert!(state.take_retry(true));
             assert!(!state.take_retry(true), "one retry per token");
         }
-        assert!(!state.want_refresh(), "budget spent");
+        assert!(state.want_refresh(), "refreshes go on after the budget");
+        state.answer(Ok("c".into()));
+        assert!(!state.take_retry(true), "but wait for the scheduled attempt");
+        assert_eq!(state.token(), Some("c"));
         state.on_ready();
         assert!(state.want_refresh());
         state.answer(Err("down".into()));
-        assert_eq!(state.token(), Some("b"), "an error keeps the previous token");
+        assert_eq!(state.token(), Some("c"), "an error keeps the previous token");
         assert!(!state.take_retry(true));
     }
 }
