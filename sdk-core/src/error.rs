@@ -55,7 +55,8 @@ pub enum EngineError {
         size: usize,
         /// The limit.
         limit: usize,
-    },    /// `discard`: the message was already handed to the transport and cannot be taken back.
+    },
+    /// `discard`: the message was already handed to the transport and cannot be taken back.
     #[error("message {client_id} was already sent and cannot be discarded")]
     AlreadySent {
         /// The message.

@@ -341,7 +341,8 @@ pub enum FailReason {
     /// The backend refused the message.
     Rejected,
     /// The message exceeds the frame limit or the dialect cannot encode it.
-    Invalid,    /// The app took the message back with `discard` before it was sent.
+    Invalid,
+    /// The app took the message back with `discard` before it was sent.
     Discarded,
 }
 

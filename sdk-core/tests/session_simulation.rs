@@ -220,20 +220,30 @@ impl World {
         match v["type"].as_str().unwrap_or("") {
             "hello" => {
                 self.server.helloed.insert(conn.0);
-                replies.push(json!({"type":"welcome","conversation_id":"c-1","last_seq":0,
-                    "resumed":true,"heartbeat_ms":30000}));
+                replies.push(
+                    json!({"type":"welcome","conversation_id":"c-1","last_seq":0,
+                    "resumed":true,"heartbeat_ms":30000}),
+                );
             }
             "send" if self.server.helloed.contains(&conn.0) => {
                 let cid = v["client_id"].as_str().unwrap_or("").to_string();
                 let known = self.server.stored.contains_key(&cid);
                 if !known && self.rng.chance(0.05) {
-                    replies.push(json!({"type":"error","code":"bad_request","message":"refused",
-                        "retryable":false,"client_id":cid}));
+                    replies.push(
+                        json!({"type":"error","code":"bad_request","message":"refused",
+                        "retryable":false,"client_id":cid}),
+                    );
                 } else {
                     self.server.counter += 1;
-                    let mid = *self.server.stored.entry(cid.clone()).or_insert(self.server.counter);
-                    replies.push(json!({"type":"ack","client_id":cid,"message_id":format!("m-{mid}"),
-                        "duplicate":known}));
+                    let mid = *self
+                        .server
+                        .stored
+                        .entry(cid.clone())
+                        .or_insert(self.server.counter);
+                    replies.push(
+                        json!({"type":"ack","client_id":cid,"message_id":format!("m-{mid}"),
+                        "duplicate":known}),
+                    );
                 }
             }
             "ping" => replies.push(json!({"type":"pong","nonce":v["nonce"]})),
@@ -327,7 +337,8 @@ impl World {
                     Ok(()) => {
                         self.discarded.insert(id);
                     }
-                    Err(EngineError::AlreadySent { .. }) | Err(EngineError::UnknownMessage { .. }) => {}
+                    Err(EngineError::AlreadySent { .. })
+                    | Err(EngineError::UnknownMessage { .. }) => {}
                     Err(e) => self.violation(format!("discard: unexpected {e}")),
                 }
                 self.drain();
@@ -466,7 +477,10 @@ fn session_simulation() {
         .and_then(|s| s.parse().ok())
     {
         let violations = run(seed, true);
-        println!("simulation[session]: 1 seeds, {} violations", violations.len());
+        println!(
+            "simulation[session]: 1 seeds, {} violations",
+            violations.len()
+        );
         assert!(violations.is_empty(), "{violations:?}");
         return;
     }

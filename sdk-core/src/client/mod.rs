@@ -501,9 +501,7 @@ impl EventStream {
 impl futures_util::Stream for EventStream {
     type Item = Envelope;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|e| e.map(Arc::unwrap_or_clone))
+        self.rx.poll_recv(cx).map(|e| e.map(Arc::unwrap_or_clone))
     }
 }
 

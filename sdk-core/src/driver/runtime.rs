@@ -77,15 +77,15 @@ impl SharedStats {
             .iter()
             .map(|s| s.load(Ordering::Relaxed))
             .collect();
-        let mut stats = SessionStats::default();
-        stats.sent = v[0];
-        stats.acked = v[1];
-        stats.failed = v[2];
-        stats.events = v[3];
-        stats.reconnects = v[4];
-        stats.queued = v[5];
-        stats.duplicates_dropped = v[6];
-        stats
+        SessionStats {
+            sent: v[0],
+            acked: v[1],
+            failed: v[2],
+            events: v[3],
+            reconnects: v[4],
+            queued: v[5],
+            duplicates_dropped: v[6],
+        }
     }
 }
 
@@ -131,14 +131,15 @@ mod tests {
     #[test]
     fn stats_round_trip_through_the_atomics() {
         let shared = SharedStats::default();
-        let mut stats = SessionStats::default();
-        stats.sent = 1;
-        stats.acked = 2;
-        stats.failed = 3;
-        stats.events = 4;
-        stats.reconnects = 5;
-        stats.queued = 6;
-        stats.duplicates_dropped = 7;
+        let stats = SessionStats {
+            sent: 1,
+            acked: 2,
+            failed: 3,
+            events: 4,
+            reconnects: 5,
+            queued: 6,
+            duplicates_dropped: 7,
+        };
         shared.store(stats);
         assert_eq!(shared.load(), stats);
     }

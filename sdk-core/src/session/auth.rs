@@ -186,12 +186,19 @@ mod tests {
         }
         assert!(state.want_refresh(), "refreshes go on after the budget");
         state.answer(Ok("c".into()));
-        assert!(!state.take_retry(true), "but wait for the scheduled attempt");
+        assert!(
+            !state.take_retry(true),
+            "but wait for the scheduled attempt"
+        );
         assert_eq!(state.token(), Some("c"));
         state.on_ready();
         assert!(state.want_refresh());
         state.answer(Err("down".into()));
-        assert_eq!(state.token(), Some("c"), "an error keeps the previous token");
+        assert_eq!(
+            state.token(),
+            Some("c"),
+            "an error keeps the previous token"
+        );
         assert!(!state.take_retry(true));
     }
 }

@@ -134,8 +134,16 @@ mod tests {
         assert_eq!(r.stats().sent, 2, "opening twice counts once");
         assert_eq!(r.status(id(1), &DeliveryStatus::Sent), Some(false));
         assert_eq!(r.status(id(1), &DeliveryStatus::Acked), Some(true));
-        assert_eq!(r.status(id(1), &DeliveryStatus::Acked), None, "already final");
-        assert_eq!(r.status(id(9), &DeliveryStatus::Queued), None, "never opened");
+        assert_eq!(
+            r.status(id(1), &DeliveryStatus::Acked),
+            None,
+            "already final"
+        );
+        assert_eq!(
+            r.status(id(9), &DeliveryStatus::Queued),
+            None,
+            "never opened"
+        );
         let closed = r.close();
         assert_eq!(
             closed,

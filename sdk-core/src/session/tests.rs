@@ -69,7 +69,8 @@ fn an_auth_failure_fetches_one_fresh_token_and_reconnects_at_once() {
         1
     );
     assert!(opened(&out).is_none(), "the socket waits for the token");
-    s.handle(now, SessionInput::Token(Ok("old".into()))).unwrap();
+    s.handle(now, SessionInput::Token(Ok("old".into())))
+        .unwrap();
     let (conn, headers) = opened(&drain(&mut s)).expect("released");
     assert!(headers.contains(&("Authorization".into(), "Bearer old".into())));
 
@@ -83,7 +84,8 @@ fn an_auth_failure_fetches_one_fresh_token_and_reconnects_at_once() {
     let out = drain(&mut s);
     assert!(out.contains(&SessionOutput::FetchToken), "{out:?}");
     assert!(matches!(s.state(), ConnectionState::Reconnecting { .. }));
-    s.handle(now, SessionInput::Token(Ok("new".into()))).unwrap();
+    s.handle(now, SessionInput::Token(Ok("new".into())))
+        .unwrap();
     let (conn, headers) = opened(&drain(&mut s)).expect("reconnected at once, not after backoff");
     assert!(headers.contains(&("Authorization".into(), "Bearer new".into())));
     s.handle(now, Input::SocketOpened { conn }.into()).unwrap();
@@ -171,9 +173,7 @@ fn a_provider_error_releases_held_operations_without_a_token() {
         .unwrap();
     let (_, headers) = opened(&drain(&mut s)).expect("released");
     assert!(
-        headers
-            .iter()
-            .all(|(_, v)| !v.starts_with("Bearer")),
+        headers.iter().all(|(_, v)| !v.starts_with("Bearer")),
         "no bearer without a token: {headers:?}"
     );
 }
