@@ -30,11 +30,11 @@
 
 mod auth;
 mod builder;
-mod dialects;
 mod receipt;
 
-pub use builder::{BuildError, ClientBuilder};
-pub use dialects::{DialectKind, UnknownDialect};
+pub use crate::dialect::{DialectKind, UnknownDialect};
+pub use crate::error::BuildError;
+pub use builder::ClientBuilder;
 pub use receipt::Receipt;
 
 use crate::EngineError;
