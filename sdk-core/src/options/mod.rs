@@ -2,7 +2,7 @@
 //! auth, every engine default of DESIGN §6, seed — as one plain value that every driver and
 //! binding shares. It needs no runtime and no feature: JS, C and scenario files pass it as one
 //! camelCase JSON object ([`ClientOptions::from_json`]), Rust code through
-//! [`ClientBuilder`](crate::client::ClientBuilder) or by setting fields.
+//! `chatwire::client::ClientBuilder` (feature `tokio`) or by setting fields.
 //!
 //! Guarantees: [`validate`](ClientOptions::validate) refuses, with a typed [`BuildError`], an
 //! unparsable URL, a scheme other than `http`, `https`, `ws`, `wss`, clear-text `http`/`ws` to a
@@ -68,7 +68,7 @@ pub struct ClientOptions {
     /// A fixed bearer token (param `token`).
     pub bearer_token: Option<String>,
     /// A token provider function is present (the function itself belongs to the driver: in
-    /// Rust [`ClientBuilder::token_provider`](crate::client::ClientBuilder::token_provider)).
+    /// Rust `ClientBuilder::token_provider`, feature `tokio`).
     pub token_provider: bool,
     /// Engine settings. `seed` and `unix_ms_at_epoch` inside are ignored: see
     /// [`engine_config`](Self::engine_config).
