@@ -40,7 +40,7 @@ use tokio::sync::watch;
 /// # let _runtime = rt.enter(); // `build` starts the driver on the current tokio runtime
 /// let mut backoff = BackoffPolicy::default();
 /// backoff.cap = Duration::from_secs(10);
-/// let client = Client::builder(DialectKind::Native, "http://10.0.0.8:8080")
+/// let client = Client::builder(DialectKind::Miptech, "http://10.0.0.8:8080")
 ///     .config(Config::default()) // first: it replaces every engine setting set before it
 ///     .allow_insecure(true) // clear-text http to a host that is not loopback
 ///     .tenant("acme")
@@ -48,7 +48,7 @@ use tokio::sync::watch;
 ///     .bearer_token("tok-456")
 ///     .token_provider(|| async { Ok::<_, std::io::Error>("fresh-token".to_string()) })
 ///     .header("X-Trace", "on")
-///     .param("conversation_id", "support-42")
+///     .param("chat_id", "support-42") // a param miptech reads (see DialectKind::params)
 ///     .seed(42)
 ///     .backoff(backoff)
 ///     .max_attempts(5)
@@ -68,7 +68,7 @@ use tokio::sync::watch;
 ///     .resume_cursor(Cursor::new("17"))
 ///     .keep_raw(false)
 ///     .build()?;
-/// assert_eq!(client.dialect(), DialectKind::Native);
+/// assert_eq!(client.dialect(), DialectKind::Miptech);
 /// assert_eq!(client.state(), ConnectionState::Disconnected);
 /// # Ok::<(), chatwire::client::BuildError>(())
 /// ```
@@ -107,7 +107,8 @@ impl ClientBuilder {
         &self.options
     }
 
-    /// The tenant id (param `tenant_id`; miptech's `X-Tenant-ID` headers).
+    /// The tenant id (param `tenant_id`: miptech's `X-Tenant-ID` headers; other dialects have
+    /// no tenant and refuse it).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn tenant(mut self, tenant_id: impl Into<String>) -> ClientBuilder {
@@ -115,7 +116,8 @@ impl ClientBuilder {
         self
     }
 
-    /// An API key (param `api_key`; each dialect puts it where its backend expects it).
+    /// An API key (param `api_key`; each dialect puts it where its backend expects it; native
+    /// has no API key and takes a [`bearer_token`](Self::bearer_token) instead).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn api_key(mut self, key: impl Into<String>) -> ClientBuilder {
@@ -141,8 +143,9 @@ impl ClientBuilder {
     }
 
     /// A dialect param: `slug`, `session_id`, `agent_id`, `model`, `conversation_id`,
-    /// `chat_id`, `header.<Name>`, ... (see each dialect's docs). Every param defaults to a value
-    /// `chatwire-mock` accepts.
+    /// `chat_id`, `header.<Name>`, ... ([`DialectKind::params`] lists each dialect's). Every
+    /// param defaults to a value `chatwire-mock` accepts; one the dialect does not read makes
+    /// [`build`](Self::build) fail with [`BuildError::UnknownParam`] instead of being ignored.
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
