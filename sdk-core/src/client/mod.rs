@@ -31,14 +31,14 @@
 //! ```
 
 mod builder;
-mod dialects;
 mod receipt;
 mod watch;
 
+pub use crate::dialect::{DialectKind, UnknownDialect};
 pub use crate::driver::{Runtime, TokenProvider};
+pub use crate::error::BuildError;
 pub use crate::session::SessionStats as ClientStats;
-pub use builder::{BuildError, ClientBuilder};
-pub use dialects::{DialectKind, UnknownDialect};
+pub use builder::ClientBuilder;
 pub use receipt::Receipt;
 pub use watch::{StateWatch, StatusWatch};
 

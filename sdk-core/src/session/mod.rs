@@ -87,10 +87,11 @@ pub mod receipts;
 use crate::config::Config;
 use crate::dialect::{Capabilities, Dialect};
 use crate::engine::Engine;
-use crate::error::{ConfigError, EngineError};
+use crate::error::{BuildError, ConfigError, EngineError};
 use crate::event::{DeliveryStatus, Envelope, ErrorKind, Event};
 use crate::ids::{ClientId, ConnId, RequestId};
 use crate::io::{Command, HttpRequest, Input, Output};
+use crate::options::ClientOptions;
 use crate::state::ConnectionState;
 use crate::time::Instant;
 use auth::TokenState;
@@ -273,6 +274,41 @@ impl Session {
             out: VecDeque::new(),
             closed: false,
         })
+    }
+
+    /// A session from validated [`ClientOptions`] — what every driver calls, so none of them
+    /// assembles the engine itself. `fallback_seed` is used when the options set no seed (a driver
+    /// draws it from its platform's randomness, so clients never back off in lockstep);
+    /// `unix_ms` is the wall clock now, the anchor of the envelopes' timestamps.
+    ///
+    /// Errors: whatever [`ClientOptions::validate`] refuses ([`BuildError`]).
+    ///
+    /// ```
+    /// use chatwire::options::ClientOptions;
+    /// use chatwire::session::Session;
+    /// let options = ClientOptions::from_json(r#"{"dialect":"native","baseUrl":"http://127.0.0.1:9"}"#)?;
+    /// let session = Session::from_options(&options, 42, 1_763_800_000_000)?;
+    /// assert!(session.capabilities().resume);
+    /// let bad = ClientOptions::from_json(r#"{"dialect":"native","baseUrl":"http://example.com"}"#)?;
+    /// assert!(Session::from_options(&bad, 42, 0).is_err()); // clear text to a remote host
+    /// # Ok::<(), chatwire::BuildError>(())
+    /// ```
+    pub fn from_options(
+        options: &ClientOptions,
+        fallback_seed: u64,
+        unix_ms: u64,
+    ) -> Result<Session, BuildError> {
+        let mut options = options.clone();
+        options.seed = Some(options.seed.unwrap_or(fallback_seed));
+        options.validate()?;
+        let mut config = options.engine_config();
+        config.unix_ms_at_epoch = unix_ms;
+        let dialect = options.dialect_codec()?;
+        let session_options = SessionOptions {
+            headers: options.headers.clone(),
+            token_provider: options.token_provider,
+        };
+        Ok(Session::new(config, dialect, session_options)?)
     }
 
     /// Feeds one input at `now`; then drain [`poll`](Self::poll).
