@@ -28,6 +28,7 @@ use chatwire::session::{Session, SessionInput, SessionOptions, SessionOutput, Tr
 use chatwire::{Config, ConnectionState, EngineError, Instant};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
 
 struct Rng(u64);
 
@@ -497,7 +498,12 @@ fn session_simulation() {
             failures.push((seed, violations));
         }
     }
-    println!("simulation[session]: {seeds} seeds, {total} violations");
+    // Written to stderr directly (not `println!`), so the summary shows even when the test
+    // harness captures output.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "simulation[session]: {seeds} seeds, {total} violations"
+    );
     assert!(
         failures.is_empty(),
         "replay with CHATWIRE_SIM_SEED=<seed>: {failures:#?}"

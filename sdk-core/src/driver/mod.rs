@@ -268,8 +268,11 @@ impl Driver {
         }
     }
 
-    /// After every `handle`: execute, deliver, publish.
+    /// After every `handle`: publish the counters, then execute and deliver. The counters go
+    /// first: they already include this batch, so an app that reads them after an event or a
+    /// receipt change never sees them lag behind it.
     fn drain(&mut self) {
+        self.shared.stats.store(self.session.stats());
         while let Some(output) = self.session.poll() {
             match output {
                 SessionOutput::Transport(op) => self.execute(op),
@@ -296,7 +299,6 @@ impl Driver {
                 SessionOutput::Closed => self.teardown(),
             }
         }
-        self.shared.stats.store(self.session.stats());
     }
 
     fn execute(&mut self, op: Transport) {

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::dialect::native::{NativeConfig, NativeDialect};
-use crate::event::FailReason;
+use crate::event::{DeliveryStatus, FailReason};
+use crate::ids::ConnId;
 use crate::io::{CloseReason, Frame};
 use std::time::Duration;
 
