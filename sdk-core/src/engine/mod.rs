@@ -7,6 +7,7 @@
 //! contract. This file holds the public API; the state machine, the inbound and the outbound
 //! paths live in the sibling modules.
 
+pub(crate) mod bounded;
 mod conn;
 mod dedup;
 mod inbound;
