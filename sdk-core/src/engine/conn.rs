@@ -169,6 +169,7 @@ impl Engine {
             at: now + self.config.connect_timeout,
         }));
         self.epoch += 1;
+        self.ready_since = None;
         self.last_rx = now;
         self.pong_deadline = None;
         let cursor = self.cursor.clone();
@@ -196,7 +197,10 @@ impl Engine {
         self.set_conn(Conn::Ready);
         let reconnect = self.ever_ready;
         self.ever_ready = true;
-        self.failures = 0;
+        // The attempt count is not reset here: only a connection that proves healthy resets it
+        // (`connection_failed`), so a backend that fails right after `Ready` backs off.
+        self.ready_since = Some(now);
+        self.proven = false;
         self.last_rx = now;
         self.pong_deadline = None;
         if reconnect && !self.caps.resume {
@@ -225,14 +229,19 @@ impl Engine {
         if !self.conn.is_live() || self.tearing_down {
             return;
         }
-        let was_ready = matches!(self.conn, Conn::Ready);
+        let healthy = matches!(self.conn, Conn::Ready)
+            && (self.proven
+                || self
+                    .ready_since
+                    .is_some_and(|t| now >= t + self.config.stable_after));
+        self.ready_since = None;
         let hint = self.dialect.classify(&failure);
         self.emit_error(failure_kind(failure.kind), &failure.message, hint.retry);
         self.teardown(now, Disconnect::Reconnecting);
         if !self.caps.resume {
             self.fail_turns(TurnErrorCode::Disconnected, "connection lost");
         }
-        self.failures = if was_ready {
+        self.failures = if healthy {
             1
         } else {
             self.failures.saturating_add(1)
