@@ -65,6 +65,11 @@ pub struct Config {
     pub ack_timeout: Duration,
     /// Silence on an open turn after which it fails with `Timeout` (default 30 s).
     pub turn_timeout: Duration,
+    /// Longest server-requested wait (`Retry-After`, `retry_after_ms`, SSE `retry:`) the client
+    /// waits out on its own (default 5 min). A longer one is not waited silently: the app gets
+    /// `Event::BackendUnavailable { until_ms, .. }` and the client goes to `Failed` (the app may
+    /// `reconnect_now` whenever it likes).
+    pub max_retry_after: Duration,
     /// Outbound queue bound, counting queued and in-flight (unacked) messages (default 50).
     pub queue_capacity: usize,
     /// What a send does when the queue is full.
@@ -102,6 +107,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(20),
             turn_timeout: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
             queue_capacity: 50,
             overflow: OverflowPolicy::DropOldest,
             dedup_capacity: 1024,

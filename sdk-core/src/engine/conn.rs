@@ -250,10 +250,27 @@ impl Engine {
             self.give_up();
             return;
         }
-        let delay =
-            self.config
-                .backoff
-                .delay(self.failures, self.rng.unit(), hint.context, hint.after);
+        // A date hint (`Retry-After: <HTTP-date>`) becomes a wait from the wall-clock anchor.
+        let wall = self.wall_ms(now);
+        let after = hint.after.or_else(|| {
+            let at = failure.retry_at_unix_ms?;
+            Some(Duration::from_millis(at.saturating_sub(wall)))
+        });
+        if let Some(wait) = after.filter(|w| *w > self.config.max_retry_after) {
+            // Not a silent day-long wait: tell the app when the backend will be back and stop.
+            let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            self.emit_now(Item::new(Event::BackendUnavailable {
+                until_ms: wall.saturating_add(retry_after_ms),
+                retry_after_ms,
+                message: failure.message.clone(),
+            }));
+            self.give_up();
+            return;
+        }
+        let delay = self
+            .config
+            .backoff
+            .delay(self.failures, self.rng.unit(), hint.context, after);
         // whole milliseconds (rounded up), so millisecond timers (setTimeout) never wake early
         let delay = Duration::from_millis(
             u64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(u64::MAX),
