@@ -153,7 +153,8 @@ impl ChatV2 {
         let token = token.or(api_key);
         let path = format!("/v2/chat/{}", url_encode(&session));
         let url = join_url(&to_ws_url(base_url.trim_end_matches('/')), &path);
-        let history_url = join_url(&to_http_url(base_url.trim_end_matches('/')), &path) + "/history";
+        let history_url =
+            join_url(&to_http_url(base_url.trim_end_matches('/')), &path) + "/history";
         ChatV2 {
             session,
             url,
@@ -300,7 +301,12 @@ impl ChatV2 {
         {
             self.sent.push_back(client_id);
         }
-        let n = self.attempts.get(&client_id).copied().unwrap_or(0).saturating_add(1);
+        let n = self
+            .attempts
+            .get(&client_id)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(1);
         let _ = self.attempts.insert(client_id, n);
         if self.sent.len() > QUEUE_CAP {
             self.sent.pop_front();

@@ -65,7 +65,8 @@ impl ChatV2 {
             .cloned()
             .collect();
         for q in cut {
-            let Some(entry) = history::reply_for(&entries, q.user_msg.as_deref(), q.reply.as_deref())
+            let Some(entry) =
+                history::reply_for(&entries, q.user_msg.as_deref(), q.reply.as_deref())
             else {
                 continue; // still running: the socket delivers the rest
             };

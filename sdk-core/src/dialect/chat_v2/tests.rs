@@ -202,7 +202,12 @@ fn an_acked_turn_cut_by_a_drop_is_recovered_from_the_history_not_resent() {
             .all(|e| e.turn_id == Some(c.to_string()))
     );
     // the same reply completing on the new socket too (it raced the history): dropped
-    feed(&mut d, conn, &[token("hello", 2), fin("You said: hello")], &mut out);
+    feed(
+        &mut d,
+        conn,
+        &[token("hello", 2), fin("You said: hello")],
+        &mut out,
+    );
     assert!(emitted(&out.take()).is_empty());
     let mut all = emitted(&first);
     all.extend(emitted(&recovered));
