@@ -102,8 +102,9 @@
 //! - Events are delivered strictly in `seq` order: a `seq` at or below the last one is a replay
 //!   and is dropped; an event past a jump (`seq > last + 1`) is held, in `seq` order, for the
 //!   missing one to arrive (frames reordered by an intermediary); when more than
-//!   [`MAX_HELD`] are held the frame was lost, so the client reconnects and resumes (a
-//!   reconnect that delivers nothing new counts towards `max_attempts`). After `"resumed":false` the first replayed event may jump. A `welcome` whose
+//!   [`MAX_HELD`] are held, or a frame other than `event` arrives behind them (a pong, an ack),
+//!   the missing one was lost, so the client reconnects and resumes (a reconnect that delivers
+//!   nothing new counts towards `max_attempts`). After `"resumed":false` the first replayed event may jump. A `welcome` whose
 //!   `last_seq` is below `since_seq` means the server lost its history: one `Discontinuity`.
 //! - A frame other than `event` arriving while events up to the `welcome`'s `last_seq` are still
 //!   missing means the replay lost some: the client reconnects and resumes.
@@ -327,6 +328,15 @@ impl NativeDialect {
             Err(_) => return out.emit(Decoded::protocol_error("invalid JSON", text.as_bytes())),
         };
         let kind = str_field(&value, "type").unwrap_or_default();
+        if kind != "event" && !self.held.is_empty() {
+            // Reordering mixes events among themselves; a frame of another kind behind the
+            // held ones means the missing event is not coming on this socket.
+            let expected = self.last_seq + 1;
+            self.held.clear();
+            return out.fail(Failure::protocol(format!(
+                "sequence gap: event {expected} missing before a `{kind}` frame"
+            )));
+        }
         if self.welcomed && kind != "event" && kind != "welcome" {
             if self.last_seq < self.replay_until {
                 // Frames are in order on the socket, so a control frame after `welcome` means

@@ -210,6 +210,10 @@ fn reordered_events_are_delivered_in_order() {
     }
     assert_eq!(got, ["t1", "t2", "t3", "t4", "t5", "t6", "t7"]);
     assert_eq!(d.last_seq(), 7);
+    // a lost event: the next frame of another kind gives it up
+    assert!(feed(&mut d, conn, ev(9)).is_empty());
+    let pong = feed(&mut d, conn, json!({"type":"pong","nonce":1}));
+    assert!(matches!(&pong[0], Action::Fail(f) if f.kind == FailureKind::Protocol));
 }
 
 #[test]
