@@ -58,6 +58,18 @@ pub enum EngineError {
         /// The limit.
         limit: usize,
     },
+    /// `discard`: the message was already handed to the transport and cannot be taken back.
+    #[error("message {client_id} was already sent and cannot be discarded")]
+    AlreadySent {
+        /// The message.
+        client_id: crate::ids::ClientId,
+    },
+    /// `discard`: no queued message has this id (never sent, or already settled).
+    #[error("no queued message {client_id}")]
+    UnknownMessage {
+        /// The id given.
+        client_id: crate::ids::ClientId,
+    },
 }
 
 /// A dialect could not encode a command.

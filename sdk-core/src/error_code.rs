@@ -127,6 +127,8 @@ impl EngineError {
             EngineError::QueueFull { .. } => ErrorCode::QueueFull,
             EngineError::Unsupported { .. } => ErrorCode::Unsupported,
             EngineError::TooLarge { .. } => ErrorCode::TooLarge,
+            EngineError::AlreadySent { .. } => ErrorCode::AlreadySent,
+            EngineError::UnknownMessage { .. } => ErrorCode::NotFound,
         }
     }
 }
@@ -200,6 +202,8 @@ impl crate::client::ClientError {
             ClientError::TooLarge { .. } => ErrorCode::TooLarge,
             ClientError::Unsupported { .. } => ErrorCode::Unsupported,
             ClientError::DeliveryFailed(_) => ErrorCode::DeliveryFailed,
+            ClientError::AlreadySent { .. } => ErrorCode::AlreadySent,
+            ClientError::UnknownMessage { .. } => ErrorCode::NotFound,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }

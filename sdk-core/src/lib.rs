@@ -84,7 +84,7 @@ pub mod client;
 pub mod config;
 pub mod dialect;
 #[cfg(feature = "tokio")]
-mod driver;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod error_code;
@@ -92,6 +92,7 @@ pub mod event;
 pub mod ids;
 pub mod io;
 pub mod options;
+pub mod session;
 pub mod sse;
 pub mod state;
 pub mod time;

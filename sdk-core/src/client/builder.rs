@@ -9,17 +9,17 @@
 //! limits ([`ConfigError`](crate::ConfigError)), params the dialect does not read and invalid
 //! headers. Credentials never appear in `Debug` output or error messages.
 
-use super::{Client, DialectKind, TokenProvider};
+use super::{Client, DialectKind, Runtime, TokenProvider};
 use crate::backoff::BackoffPolicy;
 use crate::config::{Config, OverflowPolicy};
 use crate::driver::{self, DriverOptions, Shared};
-use crate::engine::Engine;
 use crate::error::BuildError;
 use crate::ids::Cursor;
 use crate::options::{ClientOptions, redact_url};
+use crate::session::Session;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -76,6 +76,7 @@ use tokio::sync::watch;
 pub struct ClientBuilder {
     options: ClientOptions,
     token_provider: Option<TokenProvider>,
+    runtime: Option<Runtime>,
 }
 
 impl ClientBuilder {
@@ -99,6 +100,7 @@ impl ClientBuilder {
         ClientBuilder {
             options,
             token_provider: None,
+            runtime: None,
         }
     }
 
@@ -177,6 +179,13 @@ impl ClientBuilder {
             let future = provider();
             Box::pin(async move { future.await.map_err(|e| e.to_string()) })
         }));
+        self
+    }
+
+    /// The tokio runtime to run the client on (default: the runtime `build` is called from).
+    /// With it, `build` works outside any runtime; see [`Runtime`].
+    pub fn runtime(mut self, runtime: Runtime) -> ClientBuilder {
+        self.runtime = Some(runtime);
         self
     }
 
@@ -362,26 +371,21 @@ impl ClientBuilder {
         if options.token_provider && self.token_provider.is_none() {
             return Err(BuildError::TokenProviderMissing);
         }
-        options.seed = Some(options.seed.unwrap_or_else(driver::random_seed));
-        let mut config = options.engine_config();
-        config.unix_ms_at_epoch = driver::unix_ms_now();
-        let mut dialect = options.dialect_codec()?;
-        if self.token_provider.is_some() {
-            dialect = Box::new(super::auth::RefreshingAuth(dialect));
-        }
-        let engine = Engine::new(config, dialect)?;
-        let capabilities = engine.capabilities();
+        options.token_provider = self.token_provider.is_some();
+        let session =
+            Session::from_options(&options, driver::random_seed(), driver::unix_ms_now())?;
+        let capabilities = session.capabilities();
         let shared = Arc::new(Shared {
-            state: watch::channel(engine.state()).0,
-            stats: Mutex::default(),
+            state: watch::channel(session.state()).0,
+            stats: driver::SharedStats::default(),
         });
         let driver_options = DriverOptions {
             max_frame_bytes: options.max_frame_bytes(),
             token_provider: self.token_provider,
-            headers: options.headers.clone(),
             connect_at_start: !options.lazy_connect(),
+            runtime: self.runtime,
         };
-        let requests = driver::spawn(engine, driver_options, shared.clone())
+        let requests = driver::spawn(session, driver_options, shared.clone())
             .map_err(|e| BuildError::Runtime(e.to_string()))?;
         tracing::debug!(dialect = %options.dialect, url = %redact_url(&options.base_url), "client built");
         Ok(Client::from_parts(

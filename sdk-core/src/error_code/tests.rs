@@ -70,6 +70,14 @@ fn every_engine_error_maps_to_its_code() {
         ),
         (EngineError::QueueFull { capacity: 1 }, ErrorCode::QueueFull),
         (
+            EngineError::AlreadySent { client_id: id() },
+            ErrorCode::AlreadySent,
+        ),
+        (
+            EngineError::UnknownMessage { client_id: id() },
+            ErrorCode::NotFound,
+        ),
+        (
             EngineError::Unsupported {
                 dialect: "openai",
                 what: "audio",
@@ -183,6 +191,14 @@ fn every_client_error_maps_to_its_code() {
             ErrorCode::DeliveryFailed,
         ),
         (ClientError::Internal("bug".into()), ErrorCode::Internal),
+        (
+            ClientError::AlreadySent { client_id: id() },
+            ErrorCode::AlreadySent,
+        ),
+        (
+            ClientError::UnknownMessage { client_id: id() },
+            ErrorCode::NotFound,
+        ),
     ];
     for (error, code) in cases {
         assert_eq!(error.code(), code, "{error}");
@@ -193,4 +209,8 @@ fn every_client_error_maps_to_its_code() {
         converted.code(),
         EngineError::QueueFull { capacity: 3 }.code()
     );
+}
+
+fn id() -> crate::ids::ClientId {
+    crate::ids::ClientId::from_parts(1, [1; 10])
 }
