@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use chatwire::client::{DialectKind, EventStream};
-use chatwire::event::{Envelope, Event, TextChannel, TextUpdate};
+use chatwire::event::{Envelope, Event, Role, TextChannel, TextUpdate};
 use chatwire::{Client, ConnectionState};
 use chatwire_mock::{FaultSpec, MockConfig};
 use std::time::Duration;
@@ -37,9 +37,19 @@ fn retried(error: &chatwire::event::TurnError) -> bool {
 }
 
 /// The assistant text as a UI would show it (appends at offsets, replaces).
+/// The reply as the app sees it: streamed deltas, or a complete assistant message (a reply cut
+/// by a drop and recovered from the backend's history after the reconnection).
 fn assembled_text(events: &[Envelope]) -> String {
     let mut text = String::new();
     for env in events {
+        if let Event::Message {
+            role: Role::Assistant,
+            content,
+            ..
+        } = &env.event
+        {
+            text = content.clone();
+        }
         if let Event::TextDelta {
             channel: TextChannel::Text,
             update,

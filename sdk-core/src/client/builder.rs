@@ -51,13 +51,16 @@ use tokio::sync::watch;
 ///     .param("chat_id", "support-42") // a param miptech reads (see DialectKind::params)
 ///     .seed(42)
 ///     .backoff(backoff)
-///     .max_attempts(5)
+///     .max_attempts(3)
+///     .stable_after(Duration::from_secs(60))
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .ready_timeout(Duration::from_secs(5))
 ///     .ping_interval(Duration::from_secs(20))
 ///     .pong_timeout(Duration::from_secs(5))
 ///     .idle_timeout(Duration::from_secs(60))
+///     .ack_timeout(Duration::from_secs(15))
 ///     .turn_timeout(Duration::from_secs(120))
+///     .max_retry_after(Duration::from_secs(60))
 ///     .queue_capacity(100)
 ///     .overflow(OverflowPolicy::RejectNew)
 ///     .dedup_capacity(4096)
@@ -231,6 +234,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a connection must stay `Ready` (or complete a turn) before a failure starts the
+    /// attempt count over (default 30 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
+    pub fn stable_after(mut self, duration: Duration) -> ClientBuilder {
+        self.options.config.stable_after = duration;
+        self
+    }
+
     /// Time allowed to reach `Connected` (default 10 s).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
@@ -271,11 +283,30 @@ impl ClientBuilder {
         self
     }
 
+    /// A sent message not acknowledged within this time means the connection lost it: the
+    /// client reconnects and re-sends (dialects with acks; default 20 s).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
+    pub fn ack_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.options.config.ack_timeout = timeout;
+        self
+    }
+
     /// Silence on an open turn before it fails with `Timeout` (default 30 s).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn turn_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.options.config.turn_timeout = timeout;
+        self
+    }
+
+    /// The longest server-requested wait (`Retry-After`, SSE `retry:`) the client waits out on
+    /// its own (default 5 min); after a longer one the app gets `BackendUnavailable` and the
+    /// client goes to `Failed`.
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
+    pub fn max_retry_after(mut self, limit: Duration) -> ClientBuilder {
+        self.options.config.max_retry_after = limit;
         self
     }
 
@@ -439,6 +470,8 @@ mod tests {
             .seed(9)
             .queue_capacity(7)
             .turn_timeout(Duration::from_secs(2))
+            .stable_after(Duration::from_secs(3))
+            .max_retry_after(Duration::from_secs(4))
             .token_provider(|| async { Ok::<_, std::io::Error>("x".to_string()) });
         let o = b.options();
         assert_eq!(o.tenant.as_deref(), Some("acme"));
@@ -447,6 +480,8 @@ mod tests {
         assert_eq!(o.seed, Some(9));
         assert_eq!(o.config.queue_capacity, 7);
         assert_eq!(o.config.turn_timeout, Duration::from_secs(2));
+        assert_eq!(o.config.stable_after, Duration::from_secs(3));
+        assert_eq!(o.config.max_retry_after, Duration::from_secs(4));
         assert!(o.token_provider);
         let params = o.codec_params().unwrap();
         assert_eq!(params.get("tenant_id").map(String::as_str), Some("acme"));

@@ -34,6 +34,7 @@ pub(super) const KEYS: &[&str] = &[
     "allowInsecure",
     "backoff",
     "maxAttempts",
+    "stableAfterMs",
     "connectTimeoutMs",
     "readyTimeoutMs",
     "pingIntervalMs",
@@ -41,6 +42,7 @@ pub(super) const KEYS: &[&str] = &[
     "idleTimeoutMs",
     "ackTimeoutMs",
     "turnTimeoutMs",
+    "maxRetryAfterMs",
     "queueCapacity",
     "overflow",
     "dedupCapacity",
@@ -128,6 +130,7 @@ pub(super) struct Wire {
     #[serde(default)]
     backoff: BackoffWire,
     max_attempts: Option<u32>,
+    stable_after_ms: Option<u64>,
     connect_timeout_ms: Option<u64>,
     ready_timeout_ms: Option<u64>,
     ping_interval_ms: Option<u64>,
@@ -135,6 +138,7 @@ pub(super) struct Wire {
     idle_timeout_ms: Option<u64>,
     ack_timeout_ms: Option<u64>,
     turn_timeout_ms: Option<u64>,
+    max_retry_after_ms: Option<u64>,
     queue_capacity: Option<usize>,
     overflow: Option<OverflowWire>,
     dedup_capacity: Option<usize>,
@@ -196,6 +200,8 @@ impl From<Wire> for ClientOptions {
         set_ms(&mut c.idle_timeout, w.idle_timeout_ms);
         set_ms(&mut c.ack_timeout, w.ack_timeout_ms);
         set_ms(&mut c.turn_timeout, w.turn_timeout_ms);
+        set_ms(&mut c.stable_after, w.stable_after_ms);
+        set_ms(&mut c.max_retry_after, w.max_retry_after_ms);
         set_ms(&mut c.typing_throttle, w.typing_throttle_ms);
         set_ms(&mut c.delta_coalesce, w.delta_coalesce_ms);
         c.queue_capacity = w.queue_capacity.unwrap_or(c.queue_capacity);
@@ -234,6 +240,7 @@ impl From<ClientOptions> for Wire {
             unix_ms_at_epoch: _,
             backoff,
             max_attempts,
+            stable_after,
             connect_timeout,
             ready_timeout,
             ping_interval,
@@ -241,6 +248,7 @@ impl From<ClientOptions> for Wire {
             idle_timeout,
             ack_timeout,
             turn_timeout,
+            max_retry_after,
             queue_capacity,
             overflow,
             dedup_capacity,
@@ -285,6 +293,7 @@ impl From<ClientOptions> for Wire {
                 network_min_ms: ms(network_min),
             },
             max_attempts: Some(max_attempts),
+            stable_after_ms: ms(stable_after),
             connect_timeout_ms: ms(connect_timeout),
             ready_timeout_ms: ms(ready_timeout),
             ping_interval_ms: ms(ping_interval),
@@ -292,6 +301,7 @@ impl From<ClientOptions> for Wire {
             idle_timeout_ms: ms(idle_timeout),
             ack_timeout_ms: ms(ack_timeout),
             turn_timeout_ms: ms(turn_timeout),
+            max_retry_after_ms: ms(max_retry_after),
             queue_capacity: Some(queue_capacity),
             overflow: Some(match overflow {
                 OverflowPolicy::RejectNew => OverflowWire::RejectNew,

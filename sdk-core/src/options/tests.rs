@@ -29,6 +29,8 @@ fn everything() -> ClientOptions {
     c.backoff.initializing_min = Duration::from_secs(7);
     c.backoff.network_min = Duration::from_secs(8);
     c.max_attempts = 4;
+    c.stable_after = Duration::from_millis(1050);
+    c.max_retry_after = Duration::from_millis(1750);
     c.connect_timeout = Duration::from_millis(1100);
     c.ready_timeout = Duration::from_millis(1200);
     c.ping_interval = Duration::from_millis(1300);
