@@ -34,8 +34,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a short conversation on every dialect against the embedded mock server, with
-    /// faults (429, duplicated frames, dropped connection), then print a summary table.
+    /// Run a short conversation on every dialect against the embedded mock server, through
+    /// real faults (429 with Retry-After, a stream cut mid-reply, a server restart mid-reply),
+    /// then print a summary table.
     Demo(demo::DemoArgs),
     /// Chat interactively with a backend.
     Chat(chat::ChatArgs),
