@@ -89,7 +89,9 @@ fn display_url(url: &str) -> String {
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}{host}{path}")
 }
 
@@ -248,10 +250,19 @@ mod tests {
             seed: None,
         };
         let shown = format!("{args:?}");
-        for secret in ["url-secret", "key-secret", "bearer-secret", "header-secret", "param-secret"] {
+        for secret in [
+            "url-secret",
+            "key-secret",
+            "bearer-secret",
+            "header-secret",
+            "param-secret",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
-        assert!(shown.contains("X-Api-Key") && shown.contains("acme"), "{shown}");
+        assert!(
+            shown.contains("X-Api-Key") && shown.contains("acme"),
+            "{shown}"
+        );
     }
 
     #[test]

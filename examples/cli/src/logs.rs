@@ -35,7 +35,9 @@ pub fn init(verbosity: u8, color: bool) {
         Some(spec) => match EnvFilter::try_new(&spec) {
             Ok(filter) => filter,
             Err(e) => {
-                eprintln!("warning: RUST_LOG={spec:?} is not a valid filter ({e}); using -v levels");
+                eprintln!(
+                    "warning: RUST_LOG={spec:?} is not a valid filter ({e}); using -v levels"
+                );
                 EnvFilter::new(default_filter(verbosity))
             }
         },

@@ -73,7 +73,10 @@ fn demo_exits_zero_with_nothing_lost_on_every_dialect() {
         retry.contains("server_hint_ms=1000") && retry.contains("delay_ms="),
         "{retry}"
     );
-    assert!(stderr.contains("injecting: server restart mid-reply"), "{stderr}");
+    assert!(
+        stderr.contains("injecting: server restart mid-reply"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("DEBUG") && !stderr.contains("TRACE"),
         "-v is info level:\n{stderr}"
