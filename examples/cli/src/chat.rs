@@ -18,9 +18,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 pub struct ChatArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
-    /// Also show delivery and agent status changes.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
 }
 
 const HELP: &str = ":cancel  cancel the turn   :reconnect  reconnect now   :state  connection state
@@ -29,8 +26,9 @@ const HELP: &str = ":cancel  cancel the turn   :reconnect  reconnect now   :stat
 /// How long `:quit` / end of input waits for running turns.
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
-/// Runs the REPL until `:quit` or end of input.
-pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
+/// Runs the REPL until `:quit` or end of input; with `verbose` (`-v`), delivery and agent
+/// status changes are shown too.
+pub async fn run(args: ChatArgs, verbose: bool, style: Style) -> ExitCode {
     let client = match args.conn.builder().lazy_connect(false).build() {
         Ok(client) => client,
         Err(e) => {
@@ -42,11 +40,11 @@ pub async fn run(args: ChatArgs, style: Style) -> ExitCode {
         "{}",
         style.dim(&format!(
             "chatwire chat — {} at {} (:help for commands)",
-            args.conn.dialect, args.conn.url
+            args.conn.dialect,
+            args.conn.display_url()
         ))
     );
     let mut events = client.events();
-    let verbose = args.verbose;
     // messages sent whose turn has not ended yet
     let open = Arc::new(AtomicI64::new(0));
     let printer = tokio::spawn({

@@ -9,8 +9,8 @@ use chatwire::event::{DeliveryStatus, Envelope, Event, FailReason, TurnErrorCode
 use clap::Args;
 use std::time::Duration;
 
-/// How to reach a backend.
-#[derive(Debug, Args)]
+/// How to reach a backend (`Debug` shows no credential: see [`ConnArgs::display_url`]).
+#[derive(Args)]
 pub struct ConnArgs {
     /// Backend dialect: native, miptech, chat-v2, chat-interfaces, parlant, openai.
     #[arg(long, short = 'd')]
@@ -46,6 +46,12 @@ pub struct ConnArgs {
 }
 
 impl ConnArgs {
+    /// The URL as it may be shown: without a query, fragment or user info, which can carry
+    /// credentials (`?token=...`, `user:password@`).
+    pub fn display_url(&self) -> String {
+        display_url(&self.url)
+    }
+
     /// A client builder with every option applied.
     pub fn builder(&self) -> ClientBuilder {
         let mut b = Client::builder(self.dialect, self.url.clone())
@@ -70,6 +76,42 @@ impl ConnArgs {
             b = b.seed(seed);
         }
         b
+    }
+}
+
+/// `url` without user info, query and fragment.
+fn display_url(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let url = &url[..end];
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}{host}{path}")
+}
+
+impl std::fmt::Debug for ConnArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |set: bool| if set { "***" } else { "-" };
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        let params: Vec<&str> = self.params.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ConnArgs")
+            .field("dialect", &self.dialect)
+            .field("url", &self.display_url())
+            .field("api_key", &hidden(self.api_key.is_some()))
+            .field("token", &hidden(self.token.is_some()))
+            .field("tenant", &self.tenant)
+            .field("headers", &headers)
+            .field("params", &params)
+            .field("insecure", &self.insecure)
+            .field("max_attempts", &self.max_attempts)
+            .field("seed", &self.seed)
+            .finish()
     }
 }
 
@@ -191,5 +233,46 @@ mod tests {
             Ok(("X-Trace".into(), "on".into()))
         );
         assert!(parse_header("bad").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let args = ConnArgs {
+            dialect: DialectKind::Openai,
+            url: "http://127.0.0.1:9/?token=url-secret".into(),
+            api_key: Some("key-secret".into()),
+            token: Some("bearer-secret".into()),
+            tenant: Some("acme".into()),
+            headers: vec![("X-Api-Key".into(), "header-secret".into())],
+            params: vec![("token".into(), "param-secret".into())],
+            insecure: false,
+            max_attempts: 3,
+            seed: None,
+        };
+        let shown = format!("{args:?}");
+        for secret in [
+            "url-secret",
+            "key-secret",
+            "bearer-secret",
+            "header-secret",
+            "param-secret",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("X-Api-Key") && shown.contains("acme"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn shown_urls_lose_credentials() {
+        assert_eq!(
+            display_url("https://user:pw@host:8/a/b?token=s3cret#frag"),
+            "https://host:8/a/b"
+        );
+        assert_eq!(display_url("http://h?k=v"), "http://h");
+        assert_eq!(display_url("http://h/p@x"), "http://h/p@x");
+        assert_eq!(display_url("h:1/x?y"), "h:1/x");
     }
 }

@@ -3,14 +3,26 @@
 //! a summary table checked on both sides (the client's event stream and the server's record of
 //! what it received).
 //!
-//! Each dialect's first message meets three faults at once, scoped to that dialect and fired
-//! once: the first request is answered `429` with `Retry-After: 1`, then the first streaming
-//! connection duplicates ~30 % of its frames and is dropped after 6 frames. The second message
-//! (a tool call) runs clean. A message counts as lost unless its receipt settled, the server
-//! recorded it, and its turn completed with exactly the expected text; as duplicated if the
-//! server recorded it twice or its turn ended more than once. The exit code is non-zero if
-//! anything was lost or duplicated. "dups suppressed" counts the inbound repeats the client's
-//! dedup dropped (the injected duplicated frames that reached it), so that none was duplicated.
+//! Every fault is one that really happens to the dialect's transport, and each is logged at
+//! `info` (`chatwire -v demo`) as it is injected:
+//! - first message (`hello`): the first request is answered `429` with `Retry-After: 1`, then
+//!   the first streaming connection (WebSocket, SSE stream or long-poll) is cut abruptly in the
+//!   middle of the reply, after the frame that carries its first word (both scoped to the
+//!   dialect and fired once);
+//! - second message (a tool call): at the first tool or text event of the reply the server
+//!   restarts: every connection dropped, new ones refused for 300 ms.
+//!
+//! No frame is duplicated or reordered: a repeated chunk cannot happen on a TCP stream, and
+//! showing one would show a fault no backend produces (an OpenAI stream carries no sequence
+//! to tell a repeat from new text). A message counts as lost unless its receipt settled, the
+//! server recorded it, and its turn completed with exactly the expected text; as duplicated if
+//! the server recorded it twice or its turn ended more than once. The exit code is non-zero if
+//! anything was lost or duplicated. "errors seen" counts the `Error` events the faults caused
+//! (each one recovered from); "repeats dropped" counts events the backend sent again after a
+//! resume that the client's dedup dropped; "re-sent" counts extra copies of a message the
+//! server received under the same client id (the mock, like a backend honouring idempotency
+//! keys, records and answers them once; OpenAI re-sends a cut turn by design, having no other
+//! way to recover it).
 
 use crate::conn::{Outcome, follow_turn};
 use crate::render::{Renderer, Style};
@@ -41,6 +53,64 @@ pub struct DemoArgs {
 const MESSAGES: [&str; 2] = ["hello", "/tool weather"];
 /// Per-turn time limit.
 const TURN_LIMIT: Duration = Duration::from_secs(20);
+/// The fault injected mid-reply, per message (the first message's cut is a frame fault).
+const FAULTS: [Option<MidReply>; 2] = [None, Some(MidReply::Restart)];
+/// After the restart, new connections are refused this long.
+const RESTART_REFUSE: Duration = Duration::from_millis(300);
+
+/// The first streaming connection is cut after this many frames: on the mock's wire, the frame
+/// that carries the first word of the reply to `hello` (measured per dialect; the frames before
+/// it are handshakes, acks and status updates, and a Parlant long-poll counts its events).
+fn cut_after(kind: DialectKind) -> u64 {
+    match kind {
+        DialectKind::Native => 8,
+        DialectKind::Miptech => 7,
+        DialectKind::ChatV2 => 5,
+        DialectKind::Parlant => 6,
+        DialectKind::ChatInterfaces | DialectKind::Openai => 2,
+        _ => 6,
+    }
+}
+
+/// A fault the demo injects itself at a moment of the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MidReply {
+    /// A server restart at the first tool call or text of the reply.
+    Restart,
+}
+
+impl MidReply {
+    /// Whether `event` is the moment to inject.
+    fn due(self, event: &Event) -> bool {
+        match self {
+            MidReply::Restart => {
+                matches!(event, Event::ToolStarted { .. } | Event::TextDelta { .. })
+            }
+        }
+    }
+
+    /// Injects the fault; returns how many connections were dropped.
+    fn inject(self, mock: &MockServer, kind: DialectKind) -> usize {
+        let refuse = match self {
+            MidReply::Restart => RESTART_REFUSE,
+        };
+        let dropped = mock.restart_with(refuse);
+        tracing::info!(
+            dialect = kind.name(),
+            dropped,
+            refuse_ms = u64::try_from(refuse.as_millis()).unwrap_or(u64::MAX),
+            "injecting: {}",
+            self.describe()
+        );
+        dropped
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            MidReply::Restart => "server restart mid-reply",
+        }
+    }
+}
 
 /// One row of the summary.
 #[derive(Debug, Default)]
@@ -50,8 +120,12 @@ struct Row {
     acked: u64,
     events: u64,
     reconnects: u64,
-    /// Inbound repeats the client dropped (the injected duplicated frames it caught).
-    dups_suppressed: u64,
+    /// `Error` events the injected faults caused.
+    errors_seen: u64,
+    /// Inbound repeats the client's dedup dropped (replays after a resume).
+    repeats_dropped: u64,
+    /// Extra copies of a message the server received under the same client id (re-sends).
+    resent: u64,
     lost: u64,
     duplicated: u64,
     notes: Vec<String>,
@@ -80,7 +154,10 @@ pub async fn run(args: DemoArgs, style: Style) -> ExitCode {
     );
     println!(
         "{}",
-        style.dim("faults in each first turn: HTTP 429 (Retry-After 1 s), ~30 % duplicated frames, connection dropped after 6 frames")
+        style.dim(
+            "faults: 1st message: HTTP 429 (Retry-After 1 s), then the stream cut mid-reply; \
+             2nd message: server restart mid-reply"
+        )
     );
     let mut rows = Vec::new();
     for (i, kind) in dialects.iter().enumerate() {
@@ -130,8 +207,7 @@ async fn converse(
     let faults = FaultSpec {
         dialect: Some(kind.name().to_string()),
         seed: Some(seed),
-        drop_after_frames: Some(6),
-        duplicate_rate: Some(0.3),
+        drop_after_frames: Some(cut_after(kind)),
         http_error: Some(HttpErrorSpec {
             status: 429,
             rate: 1.0,
@@ -140,6 +216,12 @@ async fn converse(
         once: Some(true),
         ..FaultSpec::default()
     };
+    tracing::info!(
+        dialect = kind.name(),
+        retry_after_s = 1,
+        cut_after_frames = cut_after(kind),
+        "injecting: HTTP 429 on the first request, then a cut of the first stream mid-reply"
+    );
     if let Err(e) = mock.set_faults(faults) {
         row.notes.push(format!("faults refused: {e}"));
     }
@@ -176,9 +258,24 @@ async fn converse(
             }
         };
         let mut seen = Vec::new();
+        let mut fault = FAULTS.get(n).copied().flatten();
         let outcome = follow_turn(&mut events, &receipt, acks, TURN_LIMIT, |env| {
             if !quiet {
                 renderer.event(env);
+            }
+            if let Some(f) = fault.filter(|f| f.due(&env.event)) {
+                fault = None;
+                let dropped = f.inject(mock, kind);
+                if !quiet {
+                    renderer.line(&style.yellow(&format!(
+                        "⚡ {} ({dropped} connection{} dropped)",
+                        f.describe(),
+                        if dropped == 1 { "" } else { "s" }
+                    )));
+                }
+            }
+            if matches!(env.event, Event::Error { .. }) {
+                row.errors_seen += 1;
             }
             seen.push(env.clone());
         })
@@ -219,7 +316,7 @@ async fn converse(
     row.acked = stats.acked;
     row.events = stats.events;
     row.reconnects = stats.reconnects;
-    row.dups_suppressed = stats.duplicates_dropped;
+    row.repeats_dropped = stats.duplicates_dropped;
     check_server_side(mock, kind, &mut row);
     row.secs = started.elapsed().as_secs_f64();
     row
@@ -234,6 +331,11 @@ fn check_server_side(mock: &MockServer, kind: DialectKind, row: &mut Row) {
         .collect();
     for text in MESSAGES {
         let records = received.iter().filter(|r| r.text == text).count();
+        row.resent += received
+            .iter()
+            .filter(|r| r.text == text)
+            .map(|r| u64::from(r.times_received.saturating_sub(1)))
+            .sum::<u64>();
         match records {
             0 => {
                 row.lost += 1;
@@ -308,13 +410,15 @@ fn terminal_counts(events: &[Envelope]) -> BTreeMap<String, u32> {
 fn print_table(rows: &[Row], style: Style) {
     println!();
     let header = format!(
-        "{:<16} {:>5} {:>6} {:>7} {:>11} {:>16} {:>5} {:>11} {:>7}",
+        "{:<16} {:>5} {:>6} {:>7} {:>11} {:>12} {:>16} {:>8} {:>5} {:>11} {:>7}",
         "dialect",
         "sent",
         "acked",
         "events",
         "reconnects",
-        "dups suppressed",
+        "errors seen",
+        "repeats dropped",
+        "re-sent",
         "lost",
         "duplicated",
         "time"
@@ -322,13 +426,15 @@ fn print_table(rows: &[Row], style: Style) {
     println!("{}", style.bold(&header));
     for r in rows {
         let line = format!(
-            "{:<16} {:>5} {:>6} {:>7} {:>11} {:>16} {:>5} {:>11} {:>6.1}s",
+            "{:<16} {:>5} {:>6} {:>7} {:>11} {:>12} {:>16} {:>8} {:>5} {:>11} {:>6.1}s",
             r.dialect,
             r.sent,
             r.acked,
             r.events,
             r.reconnects,
-            r.dups_suppressed,
+            r.errors_seen,
+            r.repeats_dropped,
+            r.resent,
             r.lost,
             r.duplicated,
             r.secs

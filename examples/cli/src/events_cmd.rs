@@ -28,7 +28,11 @@ pub struct EventsArgs {
 
 /// Runs the command.
 pub async fn run(args: EventsArgs, style: Style) -> ExitCode {
-    let target = format!("{} backend at {}", args.conn.dialect, args.conn.url);
+    let target = format!(
+        "{} backend at {}",
+        args.conn.dialect,
+        args.conn.display_url()
+    );
     let client = match args.conn.builder().build() {
         Ok(client) => client,
         Err(e) => {

@@ -1,12 +1,14 @@
 //! The `chatwire` command line, built on the public `chatwire` client API only:
 //! `demo` (the README's main command: every dialect against the embedded mock server, with
 //! faults), `chat` (interactive), `events` (one message, every event of its turn, optionally as
-//! NDJSON) and `mock` (run the mock server).
+//! NDJSON) and `mock` (run the mock server). Logs go to stderr, filtered by `RUST_LOG` or
+//! `-v`/`-vv`/`-vvv` (see `logs.rs`).
 
 mod chat;
 mod conn;
 mod demo;
 mod events_cmd;
+mod logs;
 mod render;
 
 use clap::{Args, Parser, Subcommand};
@@ -23,14 +25,18 @@ struct Cli {
     /// Plain output even on a terminal (also: NO_COLOR=1).
     #[arg(long, global = true)]
     no_color: bool,
+    /// More logs on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a short conversation on every dialect against the embedded mock server, with
-    /// faults (429, duplicated frames, dropped connection), then print a summary table.
+    /// Run a short conversation on every dialect against the embedded mock server, through
+    /// real faults (429 with Retry-After, a stream cut mid-reply, a server restart mid-reply),
+    /// then print a summary table.
     Demo(demo::DemoArgs),
     /// Chat interactively with a backend.
     Chat(chat::ChatArgs),
@@ -57,6 +63,10 @@ struct MockArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let style = Style::detect(cli.no_color);
+    let log_color = !cli.no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    logs::init(cli.verbose, log_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -71,7 +81,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => demo::run(args, style).await,
-            Command::Chat(args) => chat::run(args, style).await,
+            Command::Chat(args) => chat::run(args, cli.verbose > 0, style).await,
             Command::Events(args) => events_cmd::run(args, style).await,
             Command::Mock(args) => mock(args, style).await,
         }

@@ -293,7 +293,6 @@ impl Driver {
                     }
                 }
                 SessionOutput::State { to, .. } => {
-                    tracing::info!(state = ?to, "connection state");
                     self.shared.state.send_replace(to);
                 }
                 SessionOutput::Closed => self.teardown(),

@@ -174,6 +174,7 @@ impl Engine {
         self.last_rx = now;
         self.pong_deadline = None;
         let cursor = self.cursor.clone();
+        super::trace::attempt(self.failures.saturating_add(1), self.ever_ready);
         let mut cx = ConnectContext::new(self.failures.saturating_add(1), cursor.as_ref());
         cx.reconnect = self.ever_ready;
         cx.unix_ms = self.wall_ms(now);
@@ -250,6 +251,7 @@ impl Engine {
             self.failures.saturating_add(1)
         };
         if !hint.retry || self.failures > self.config.max_attempts {
+            super::trace::give_up(&failure, &hint, self.failures);
             self.give_up();
             return;
         }
@@ -278,6 +280,7 @@ impl Engine {
         let delay = Duration::from_millis(
             u64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(u64::MAX),
         );
+        super::trace::retry(&failure, &hint, self.failures, delay);
         self.set_conn(Conn::Backoff(Backoff {
             attempt: self.failures,
             delay,

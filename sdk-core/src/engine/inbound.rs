@@ -22,6 +22,7 @@ impl Engine {
             Input::HttpEnd { id } | Input::HttpFailed { id, .. } => id.0,
             _ => return,
         };
+        super::trace::report(&input, self.live.contains_key(&id));
         if !self.live.contains_key(&id) {
             return; // a report about a handle we already closed: normal, ignore
         }
@@ -298,6 +299,7 @@ impl Engine {
     fn inbound(&mut self, now: Instant, decoded: Decoded) {
         if let Some(key) = &decoded.dedup {
             if !self.dedup.insert(key) {
+                super::trace::repeat_dropped(key);
                 self.duplicates_dropped = self.duplicates_dropped.saturating_add(1);
                 return;
             }
@@ -358,6 +360,7 @@ impl Engine {
             event: item.event,
             raw,
         };
+        super::trace::event(&envelope);
         self.outputs.push_back(Output::Event(envelope));
     }
 

@@ -15,6 +15,7 @@ mod item;
 mod outbound;
 mod queue;
 pub(crate) mod rng;
+mod trace;
 mod turns;
 
 use crate::config::Config;
