@@ -52,12 +52,13 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub fn new(retain: usize) -> Self {
+    /// A hub whose first id is `{prefix}-{first_id}`.
+    pub fn new(retain: usize, first_id: u64) -> Self {
         Self {
             retain,
             convs: Mutex::default(),
             received: Mutex::default(),
-            ids: AtomicU64::new(0),
+            ids: AtomicU64::new(first_id.saturating_sub(1)),
         }
     }
 
@@ -145,12 +146,20 @@ mod tests {
 
     #[test]
     fn recorder_counts_repeats() {
-        let hub = Hub::new(100);
+        let hub = Hub::new(100, 1);
         assert!(hub.record(Dialect::OpenAi, "u", Some("k"), "hi"));
         assert!(!hub.record(Dialect::OpenAi, "u", Some("k"), "hi"));
         assert!(hub.record(Dialect::OpenAi, "u", None, "hi"));
         let rec = hub.received();
         assert_eq!(rec.len(), 2);
         assert_eq!(rec[0].times_received, 2);
+    }
+
+    #[test]
+    fn ids_start_at_the_configured_number_and_cross_digit_boundaries() {
+        let hub = Hub::new(100, 9_999);
+        assert_eq!(hub.next_id("msg"), "msg-9999");
+        assert_eq!(hub.next_id("t"), "t-10000");
+        assert_eq!(Hub::new(100, 1).next_id("m"), "m-1");
     }
 }
