@@ -41,6 +41,9 @@ pub struct Received {
     pub times_received: u32,
     /// When it first arrived (Unix ms).
     pub first_received_ms: u64,
+    /// When it last arrived (Unix ms): after `first_received_ms` only if it was received again,
+    /// so a client can tell a re-send of a message it already saw acknowledged.
+    pub last_received_ms: u64,
 }
 
 /// Every conversation of every dialect, plus the record of received messages.
@@ -102,15 +105,18 @@ impl Hub {
             })
         {
             r.times_received += 1;
+            r.last_received_ms = now_ms();
             return false;
         }
+        let now = now_ms();
         rec.push(Received {
             dialect,
             conversation: conversation.to_owned(),
             client_id: client_id.map(str::to_owned),
             text: text.to_owned(),
             times_received: 1,
-            first_received_ms: now_ms(),
+            first_received_ms: now,
+            last_received_ms: now,
         });
         true
     }
@@ -153,6 +159,8 @@ mod tests {
         let rec = hub.received();
         assert_eq!(rec.len(), 2);
         assert_eq!(rec[0].times_received, 2);
+        assert!(rec[0].last_received_ms >= rec[0].first_received_ms);
+        assert_eq!(rec[1].last_received_ms, rec[1].first_received_ms);
     }
 
     #[test]
