@@ -148,7 +148,7 @@ async fn soak(args: Args) -> Result<usize, String> {
         }
     }
     if let Ok(dir) = std::env::var("SOAK_LOG_DIR") {
-        write_logs(&dir, &outcomes)?;
+        write_logs(&dir, &outcomes, &received)?;
         println!("soak: event logs in {dir}");
     }
     print!("{}", tally::table(&rows));
@@ -158,13 +158,28 @@ async fn soak(args: Args) -> Result<usize, String> {
     Ok(rows.iter().map(tally::Row::defects).sum())
 }
 
-/// Writes each dialect's event log and message statuses to `<dir>/<dialect>.log`.
-fn write_logs(dir: &str, outcomes: &[worker::Outcome]) -> Result<(), String> {
+/// Writes each dialect's event log, then each message's status and the server's record of it,
+/// to `<dir>/<dialect>.log`.
+fn write_logs(
+    dir: &str,
+    outcomes: &[worker::Outcome],
+    received: &[chatwire_mock::Received],
+) -> Result<(), String> {
+    use std::fmt::Write as _;
     std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
     for o in outcomes {
         let mut text = chatwire_tests::dump(&o.log);
         for s in &o.sent {
-            text.push_str(&format!("sent {:?} -> {:?} acked at {:?}\n", s.text, s.status, s.acked_ms));
+            let record = received
+                .iter()
+                .filter(|r| r.text == s.text && r.dialect.as_str() == o.kind.to_string())
+                .map(|r| (r.times_received, r.first_received_ms, r.last_received_ms))
+                .collect::<Vec<_>>();
+            let _ = writeln!(
+                text,
+                "sent {:?} -> {:?} acked at {:?}; server (times, first, last): {record:?}",
+                s.text, s.status, s.acked_ms
+            );
         }
         let path = format!("{dir}/{}.log", o.kind);
         std::fs::write(&path, text).map_err(|e| format!("{path}: {e}"))?;
