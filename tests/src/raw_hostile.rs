@@ -98,7 +98,8 @@ async fn serve(tcp: TcpStream, how: Hostile, visits: Arc<Mutex<Visits>>, base: A
             let mut buf = [0u8; 1024];
             if matches!(tcp.read(&mut buf).await, Ok(n) if n > 0) {
                 visits.lock().unwrap().requests.push(Instant::now());
-                let answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let answer =
+                    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 let _ = tcp.write_all(answer.as_bytes()).await;
             }
             let _ = tcp.shutdown().await;
@@ -194,8 +195,11 @@ fn completion(request: &[u8]) -> Vec<u8> {
     let mut out =
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".to_vec();
     for data in [
-        chunk(json!({"role": "assistant", "content": format!("You said: {user}")}), Value::Null)
-            .to_string(),
+        chunk(
+            json!({"role": "assistant", "content": format!("You said: {user}")}),
+            Value::Null,
+        )
+        .to_string(),
         chunk(json!({}), json!("stop")).to_string(),
         "[DONE]".to_string(),
     ] {

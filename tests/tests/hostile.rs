@@ -8,6 +8,8 @@
 //! `bad_input.rs` covers one bad frame in an otherwise healthy conversation (the client goes
 //! on); here the server never gets better, so what is tested is that the client gives up.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use chatwire::event::{DeliveryStatus, ErrorKind, Event, FailReason};
 use chatwire::{ConnectionState, DialectKind};
 use chatwire_tests::raw_hostile::{Hostile, HostileServer};
@@ -327,7 +329,10 @@ async fn default_settings_give_up_on_a_server_that_fails_right_after_welcome() {
         s.dump()
     );
     assert!(
-        matches!(receipt.acked().await, Ok(DeliveryStatus::Failed { .. }) | Err(_)),
+        matches!(
+            receipt.acked().await,
+            Ok(DeliveryStatus::Failed { .. }) | Err(_)
+        ),
         "{}",
         s.dump()
     );

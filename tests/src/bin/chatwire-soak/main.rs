@@ -42,7 +42,9 @@ fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1).collect()) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("chatwire-soak: {e}\nusage: chatwire-soak --toxiproxy HOST:PORT [--duration SECS] [--seed N]");
+            eprintln!(
+                "chatwire-soak: {e}\nusage: chatwire-soak --toxiproxy HOST:PORT [--duration SECS] [--seed N]"
+            );
             return ExitCode::from(2);
         }
     };

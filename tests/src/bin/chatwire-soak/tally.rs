@@ -128,8 +128,20 @@ pub fn tally(outcome: &Outcome, received: &[Received]) -> Row {
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let head = [
-        "dialect", "sent", "acked", "failed", "unsettled", "missing", "recv>1", "acked-resent",
-        "twice", "garbled", "unanswered", "turn-ends", "gaps", "defects",
+        "dialect",
+        "sent",
+        "acked",
+        "failed",
+        "unsettled",
+        "missing",
+        "recv>1",
+        "acked-resent",
+        "twice",
+        "garbled",
+        "unanswered",
+        "turn-ends",
+        "gaps",
+        "defects",
     ];
     let widths = [16, 6, 6, 7, 10, 8, 7, 13, 6, 8, 11, 10, 5, 8];
     let line = |cells: &[String]| {

@@ -142,7 +142,10 @@ impl Toxiproxy {
 
 /// The body of an answer, decoding `Transfer-Encoding: chunked` when the server used it.
 fn dechunk(head: &str, body: &str) -> String {
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         return body.to_owned();
     }
     let mut out = String::new();

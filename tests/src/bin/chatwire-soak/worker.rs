@@ -172,9 +172,12 @@ impl Worker {
     /// Every message acked or failed, and as many final turn ends as acked messages.
     fn settled(&self) -> bool {
         let sent = &self.outcome.sent;
-        let open = sent
-            .iter()
-            .any(|s| !matches!(s.status, DeliveryStatus::Acked | DeliveryStatus::Failed { .. }));
+        let open = sent.iter().any(|s| {
+            !matches!(
+                s.status,
+                DeliveryStatus::Acked | DeliveryStatus::Failed { .. }
+            )
+        });
         let acked = sent
             .iter()
             .filter(|s| s.status == DeliveryStatus::Acked)
