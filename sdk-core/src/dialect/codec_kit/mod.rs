@@ -7,6 +7,7 @@
 //! clock. Timestamps that need "now" are left to the engine, which owns time.
 
 pub(crate) mod errors;
+pub(crate) mod history;
 pub(crate) mod order;
 
 pub(crate) use errors::ErrorBody;
