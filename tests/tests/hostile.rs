@@ -2,8 +2,9 @@
 //! event, a frame that is not UTF-8, an HTML 500 page, a close right after `welcome`, a redirect
 //! to itself, plain TCP where TLS was asked for), or sends a `Retry-After` as an HTTP date or as
 //! a year. The client must report a typed error, make a bounded number of attempts (at most
-//! `max_attempts + 1` connections, then `Failed` and the message failed), and wait what a
-//! `Retry-After` asks, however it is written, without waiting a year silently.
+//! `max_attempts + 1` connections, then `Failed` and the message failed), wait what a
+//! `Retry-After` asks, however it is written, and tell the app (`BackendUnavailable`) instead
+//! of waiting a year silently.
 //!
 //! `bad_input.rs` covers one bad frame in an otherwise healthy conversation (the client goes
 //! on); here the server never gets better, so what is tested is that the client gives up.
@@ -262,34 +263,40 @@ async fn retry_after_of_a_year_is_not_waited_silently() {
         times: usize::MAX,
     })
     .await;
+    let asked_at = SystemTime::now();
     let mut s = session(DialectKind::Openai, server.base_url());
-    let _receipt = s.send("hello").await;
-    // The app hears of the year-long hint promptly: the wait shows in the state it is given
-    // and in a typed event, and the client does not hammer the server meanwhile.
-    s.wait_for("the backend's retry hint", |e| {
-        matches!(&e.event, Event::Error { kind: ErrorKind::Server, message, .. } if message.contains("503"))
-    })
-    .await;
-    let hint = s
-        .wait_for("a state that says how long the client waits", |e| {
-            matches!(
-                e.event,
-                Event::StateChanged {
-                    to: ConnectionState::Reconnecting { .. } | ConnectionState::Failed,
-                    ..
-                }
-            )
+    let receipt = s.send("hello").await;
+    // The app is told at once when the backend will be back, in a typed event; the client
+    // stops (Failed, the message failed) instead of waiting a year, and asked only once.
+    let at = s
+        .wait_for("BackendUnavailable", |e| {
+            matches!(e.event, Event::BackendUnavailable { .. })
         })
         .await;
-    let Event::StateChanged { to, .. } = &s.log[hint].event else {
+    let Event::BackendUnavailable {
+        until_ms,
+        retry_after_ms,
+        message,
+    } = &s.log[at].event
+    else {
         unreachable!()
     };
-    if let ConnectionState::Reconnecting { delay, .. } = to {
-        assert!(
-            *delay <= Duration::from_secs(3600),
-            "the client waits {delay:?} in silence"
-        );
-    }
+    assert_eq!(*retry_after_ms, 31_536_000_000);
+    let asked_ms = asked_at.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let year_later = asked_ms + 31_536_000_000;
+    assert!(
+        (year_later..year_later + 60_000).contains(until_ms),
+        "until_ms {until_ms}, asked at {asked_ms}"
+    );
+    assert!(message.contains("503"), "{message}");
+    s.wait_state("Failed", |st| *st == ConnectionState::Failed)
+        .await;
+    assert!(matches!(
+        receipt.acked().await,
+        Ok(DeliveryStatus::Failed {
+            reason: FailReason::ConnectionFailed
+        }) | Err(_)
+    ));
     assert_eq!(server.visits().requests.len(), 1, "{}", s.dump());
 }
 
