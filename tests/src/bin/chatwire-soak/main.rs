@@ -77,6 +77,7 @@ async fn soak(args: Args) -> Result<usize, String> {
     let config = MockConfig::default()
         .seed(args.seed)
         .first_id(9_700)
+        .token_delay(Duration::from_millis(2))
         .heartbeat_interval(Duration::from_secs(2))
         .ping_interval(Duration::from_secs(3))
         .rate_limit(1_000_000, Duration::from_secs(60))

@@ -100,7 +100,7 @@ pub async fn run(plan: Plan, max_id: Arc<AtomicU64>) -> Outcome {
         pace ^= pace << 13;
         pace ^= pace >> 7;
         pace ^= pace << 17;
-        let pause = Duration::from_millis(50 + pace % 200);
+        let pause = Duration::from_millis(10 + pace % 60);
         w.pump(&mut events, Instant::now() + pause, |_| false).await;
     }
     let until = Instant::now() + plan.drain;
