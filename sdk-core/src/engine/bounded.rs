@@ -18,6 +18,7 @@
 
 use super::item::FnvBuild;
 use std::borrow::Borrow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
@@ -51,6 +52,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     }
 
     /// The bound.
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
@@ -112,6 +114,23 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
         }
     }
 
+    /// The value of `key`, inserted with `make` first when absent (evicting the oldest entry
+    /// when the map is full).
+    pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
+            let _ = self.pop_oldest();
+        }
+        let n = self.next;
+        match self.entries.entry(key) {
+            Entry::Occupied(o) => &mut o.into_mut().1,
+            Entry::Vacant(v) => {
+                self.order.insert(n, v.key().clone());
+                self.next = n.wrapping_add(1);
+                &mut v.insert((n, make())).1
+            }
+        }
+    }
+
     /// Removes `key`, returning its value.
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
@@ -131,6 +150,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     }
 
     /// The earliest inserted entry.
+    #[cfg(test)]
     pub(crate) fn oldest(&self) -> Option<(&K, &V)> {
         let (_, key) = self.order.first_key_value()?;
         self.entries.get_key_value(key).map(|(k, (_, v))| (k, v))
@@ -146,6 +166,11 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     /// Keys in insertion order, oldest first.
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + '_ {
         self.order.values()
+    }
+
+    /// Values in insertion order, oldest first.
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
     }
 
     /// Keeps the entries for which `keep` is true (order unchanged).
@@ -215,10 +240,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Default> BoundedSet<K, S> {
         self.map.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.map.capacity()
     }
@@ -226,10 +248,6 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Default> BoundedSet<K, S> {
     /// Keys in insertion order, oldest first.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &K> + '_ {
         self.map.keys()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.map.clear();
     }
 }
 
@@ -280,6 +298,16 @@ mod tests {
         assert_eq!(m.keys().copied().collect::<Vec<_>>(), [3, 4, 5, 6]);
         assert_eq!(m.pop_oldest(), Some((3, 30)));
         assert_eq!(m.len(), 3);
+        *m.get_or_insert_with(4, || 99) += 1;
+        assert_eq!(m.get(&4), Some(&1), "present: kept, not re-made");
+        assert_eq!(*m.get_or_insert_with(7, || 70), 70);
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [4, 5, 6, 7]);
+        assert_eq!(*m.get_or_insert_with(8, || 80), 80);
+        assert_eq!(
+            m.keys().copied().collect::<Vec<_>>(),
+            [5, 6, 7, 8],
+            "full: oldest out"
+        );
         m.clear();
         assert!(m.is_empty() && m.oldest().is_none());
         assert_eq!(BoundedSet::<u8>::new(0).capacity(), 1, "at least one");

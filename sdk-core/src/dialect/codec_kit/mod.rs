@@ -186,6 +186,17 @@ pub(crate) fn to_ws_url(base: &str) -> String {
     }
 }
 
+/// `ws(s)://` -> `http(s)://`; a base already in `http(s)://` is kept.
+pub(crate) fn to_http_url(base: &str) -> String {
+    if let Some(rest) = base.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = base.strip_prefix("ws://") {
+        format!("http://{rest}")
+    } else {
+        base.to_string()
+    }
+}
+
 /// Dialect settings as given by the app or the CLI (`--param key=value`): `tenant_id`,
 /// `api_key`, `token`, `slug`, `session_id`, `agent_id`, `model`, ...
 pub type Params = BTreeMap<String, String>;
@@ -292,6 +303,9 @@ mod tests {
         assert_eq!(join_url("http://h:1/", "/x"), "http://h:1/x");
         assert_eq!(to_ws_url("https://h/x"), "wss://h/x");
         assert_eq!(to_ws_url("http://h"), "ws://h");
+        assert_eq!(to_http_url("wss://h/x"), "https://h/x");
+        assert_eq!(to_http_url("ws://h"), "http://h");
+        assert_eq!(to_http_url("http://h"), "http://h");
         assert_eq!(
             summarize(&[b'a'; 200]).chars().count(),
             "200 bytes: ".len() + 121
