@@ -182,6 +182,83 @@ pub fn table(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::Sent;
+    use chatwire::event::{Envelope, FailReason};
+    use chatwire_mock::Dialect;
+
+    fn completed(text: &str) -> Envelope {
+        Envelope::new(0, 0, Event::MessageCompleted { text: text.into() })
+    }
+
+    fn record(text: &str, times: u32, last: u64) -> Received {
+        Received {
+            dialect: Dialect::Native,
+            conversation: "c".into(),
+            client_id: None,
+            text: text.into(),
+            times_received: times,
+            first_received_ms: 1,
+            last_received_ms: last,
+        }
+    }
+
+    #[test]
+    fn both_sides_are_counted() {
+        let sent = |text: &str, status, acked_ms| Sent {
+            text: text.into(),
+            status,
+            acked_ms,
+        };
+        let outcome = Outcome {
+            kind: DialectKind::Native,
+            sent: vec![
+                sent("a", DeliveryStatus::Acked, Some(10)),
+                sent("b", DeliveryStatus::Acked, Some(10)),
+                sent(
+                    "c",
+                    DeliveryStatus::Failed {
+                        reason: FailReason::Overflow,
+                    },
+                    None,
+                ),
+                sent("d", DeliveryStatus::Sent, None),
+            ],
+            send_errors: vec!["closed".into()],
+            log: vec![
+                completed("You said: a"),
+                completed("You said: b"),
+                completed("You said: b"),
+                completed("You said: bb"),
+                Envelope::new(
+                    0,
+                    0,
+                    Event::TurnCompleted {
+                        finish_reason: None,
+                        usage: None,
+                    },
+                ),
+            ],
+        };
+        // "a" never reached the server; "b" arrived again after its ack; another dialect's
+        // record of "a" does not count.
+        let other = Received {
+            dialect: Dialect::OpenAi,
+            ..record("a", 1, 1)
+        };
+        let row = tally(&outcome, &[record("b", 2, 11), other]);
+        assert_eq!(
+            (row.sent, row.acked, row.failed, row.unsettled),
+            (5, 2, 2, 1)
+        );
+        assert_eq!(
+            (row.missing, row.received_again, row.acked_resent),
+            (1, 1, 1)
+        );
+        assert_eq!((row.shown_twice, row.garbled, row.unanswered), (1, 1, 0));
+        assert_eq!(row.turn_ends, 1);
+        // failed 2 + unsettled 1 + missing 1 + resent 1 + twice 1 + garbled 1 + |1 - 2|
+        assert_eq!(row.defects(), 8);
+    }
 
     #[test]
     fn defects_add_up_and_openai_may_resend() {
