@@ -11,7 +11,8 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use chatwire::event::{DeliveryStatus, ErrorKind, Event, FailReason};
+use chatwire::client::ClientError;
+use chatwire::event::{ErrorKind, Event, FailReason};
 use chatwire::{ConnectionState, DialectKind};
 use chatwire_tests::raw_hostile::{Hostile, HostileServer};
 use chatwire_tests::{Session, fast_backoff};
@@ -41,7 +42,7 @@ fn errors(log: &[chatwire::Envelope]) -> Vec<(ErrorKind, String)> {
         .collect()
 }
 
-/// Sends `hello` to a server that never gets better: the client reports errors of `kind` whose
+/// Sends `hello` to a server that never gets better: the client reports errors of `want` whose
 /// message contains `needle`, gives up after at most `MAX_ATTEMPTS + 1` connections (state
 /// `Failed`), and fails the message.
 async fn gives_up(kind: DialectKind, server: &HostileServer, want: ErrorKind, needle: &str) {
@@ -59,9 +60,7 @@ async fn gives_up(kind: DialectKind, server: &HostileServer, want: ErrorKind, ne
     assert!(
         matches!(
             status,
-            Ok(DeliveryStatus::Failed {
-                reason: FailReason::ConnectionFailed
-            }) | Err(_)
+            Err(ClientError::DeliveryFailed(FailReason::ConnectionFailed))
         ),
         "{kind}: message ended {status:?}"
     );
@@ -80,7 +79,7 @@ async fn native_oversized_frame_on_every_connection() {
         close: false,
     })
     .await;
-    gives_up(DialectKind::Native, &server, ErrorKind::Protocol, "").await;
+    gives_up(DialectKind::Native, &server, ErrorKind::Protocol, "limit").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +90,7 @@ async fn native_frame_that_is_not_utf8_on_every_connection() {
         close: false,
     })
     .await;
-    gives_up(DialectKind::Native, &server, ErrorKind::Protocol, "").await;
+    gives_up(DialectKind::Native, &server, ErrorKind::Protocol, "UTF-8").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +100,7 @@ async fn native_close_right_after_welcome_on_every_connection() {
         close: true,
     })
     .await;
-    gives_up(DialectKind::Native, &server, ErrorKind::Network, "").await;
+    gives_up(DialectKind::Native, &server, ErrorKind::Network, "closed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +125,7 @@ async fn openai_oversized_event_on_every_request() {
         times: usize::MAX,
     })
     .await;
-    gives_up(DialectKind::Openai, &server, ErrorKind::Protocol, "").await;
+    gives_up(DialectKind::Openai, &server, ErrorKind::Protocol, "limit").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +142,7 @@ async fn openai_redirect_loop() {
         .await;
     assert!(matches!(
         receipt.acked().await,
-        Ok(DeliveryStatus::Failed { .. }) | Err(_)
+        Err(ClientError::DeliveryFailed(FailReason::ConnectionFailed))
     ));
     // Every attempt follows at most 10 redirects (reqwest's limit) before it fails.
     let requests = server.visits().requests.len();
@@ -171,7 +170,7 @@ async fn tls_to_plain_server(kind: DialectKind) {
         .await;
     assert!(matches!(
         receipt.acked().await,
-        Ok(DeliveryStatus::Failed { .. }) | Err(_)
+        Err(ClientError::DeliveryFailed(FailReason::ConnectionFailed))
     ));
     let connections = server.visits().connections.len();
     assert!(
@@ -293,9 +292,7 @@ async fn retry_after_of_a_year_is_not_waited_silently() {
         .await;
     assert!(matches!(
         receipt.acked().await,
-        Ok(DeliveryStatus::Failed {
-            reason: FailReason::ConnectionFailed
-        }) | Err(_)
+        Err(ClientError::DeliveryFailed(FailReason::ConnectionFailed))
     ));
     assert_eq!(server.visits().requests.len(), 1, "{}", s.dump());
 }
@@ -338,7 +335,7 @@ async fn default_settings_give_up_on_a_server_that_fails_right_after_welcome() {
     assert!(
         matches!(
             receipt.acked().await,
-            Ok(DeliveryStatus::Failed { .. }) | Err(_)
+            Err(ClientError::DeliveryFailed(FailReason::ConnectionFailed))
         ),
         "{}",
         s.dump()
