@@ -37,6 +37,7 @@ pub struct MockConfig {
     pub(crate) upload_max_bytes: usize,
     pub(crate) upload_types: Vec<String>,
     pub(crate) retain_events: usize,
+    pub(crate) first_id: u64,
     pub(crate) faults: Option<FaultSpec>,
 }
 
@@ -71,6 +72,7 @@ impl Default for MockConfig {
             .map(|s| (*s).to_owned())
             .collect(),
             retain_events: 10_000,
+            first_id: 1,
             faults: None,
         }
     }
@@ -250,6 +252,19 @@ impl MockConfig {
     /// ```
     pub fn retain_events(mut self, events: usize) -> Self {
         self.retain_events = events.max(1000);
+        self
+    }
+
+    /// The number of the first id the server hands out (default 1): conversations, turns and
+    /// messages are named `{prefix}-{n}` from a counter shared by every dialect. Starting it at
+    /// 9 990 makes ids cross the digit boundary (`msg-9999` -> `msg-10000`) within a short run.
+    ///
+    /// ```
+    /// let config = chatwire_mock::MockConfig::default().first_id(9_990);
+    /// # let _ = config;
+    /// ```
+    pub fn first_id(mut self, first: u64) -> Self {
+        self.first_id = first.max(1);
         self
     }
 

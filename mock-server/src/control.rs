@@ -6,7 +6,7 @@
 //! | `GET /_mock/faults` | — | `{"faults": <spec or null>}` |
 //! | `DELETE /_mock/faults` | — | `{"ok":true}` (also stops a pending scheduled restart) |
 //! | `POST /_mock/restart` | optional `{"refuse_ms":N,"goodbye":true,"dialect":"native"}` | drops every connection (except the one carrying this request), refusing new ones for `refuse_ms`; with `dialect`, only connections that served that dialect, refusing only its requests; with `goodbye`, native sockets get `goodbye` 50 ms before the drop. `{"ok":true,"dropped":N}`; `400` on an unknown dialect |
-//! | `GET /_mock/received` | optional `?dialect=` | `[{"dialect","conversation","client_id","text","times_received","first_received_ms"}]` |
+//! | `GET /_mock/received` | optional `?dialect=` | `[{"dialect","conversation","client_id","text","times_received","first_received_ms","last_received_ms"}]` |
 //! | `POST /_mock/reset` | — | forgets conversations, received messages, rate limits and faults: `{"ok":true}` |
 //! | `GET /_mock/health` | — | `{"ok":true,"dialects":[...]}` |
 

@@ -41,6 +41,9 @@ pub struct Received {
     pub times_received: u32,
     /// When it first arrived (Unix ms).
     pub first_received_ms: u64,
+    /// When it last arrived (Unix ms): after `first_received_ms` only if it was received again,
+    /// so a client can tell a re-send of a message it already saw acknowledged.
+    pub last_received_ms: u64,
 }
 
 /// Every conversation of every dialect, plus the record of received messages.
@@ -52,12 +55,13 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub fn new(retain: usize) -> Self {
+    /// A hub whose first id is `{prefix}-{first_id}`.
+    pub fn new(retain: usize, first_id: u64) -> Self {
         Self {
             retain,
             convs: Mutex::default(),
             received: Mutex::default(),
-            ids: AtomicU64::new(0),
+            ids: AtomicU64::new(first_id.saturating_sub(1)),
         }
     }
 
@@ -101,15 +105,18 @@ impl Hub {
             })
         {
             r.times_received += 1;
+            r.last_received_ms = now_ms();
             return false;
         }
+        let now = now_ms();
         rec.push(Received {
             dialect,
             conversation: conversation.to_owned(),
             client_id: client_id.map(str::to_owned),
             text: text.to_owned(),
             times_received: 1,
-            first_received_ms: now_ms(),
+            first_received_ms: now,
+            last_received_ms: now,
         });
         true
     }
@@ -145,12 +152,22 @@ mod tests {
 
     #[test]
     fn recorder_counts_repeats() {
-        let hub = Hub::new(100);
+        let hub = Hub::new(100, 1);
         assert!(hub.record(Dialect::OpenAi, "u", Some("k"), "hi"));
         assert!(!hub.record(Dialect::OpenAi, "u", Some("k"), "hi"));
         assert!(hub.record(Dialect::OpenAi, "u", None, "hi"));
         let rec = hub.received();
         assert_eq!(rec.len(), 2);
         assert_eq!(rec[0].times_received, 2);
+        assert!(rec[0].last_received_ms >= rec[0].first_received_ms);
+        assert_eq!(rec[1].last_received_ms, rec[1].first_received_ms);
+    }
+
+    #[test]
+    fn ids_start_at_the_configured_number_and_cross_digit_boundaries() {
+        let hub = Hub::new(100, 9_999);
+        assert_eq!(hub.next_id("msg"), "msg-9999");
+        assert_eq!(hub.next_id("t"), "t-10000");
+        assert_eq!(Hub::new(100, 1).next_id("m"), "m-1");
     }
 }

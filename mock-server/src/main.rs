@@ -57,6 +57,9 @@ struct Args {
     /// chat-interfaces messages per minute per session.
     #[arg(long, default_value_t = 10)]
     rate_limit: u32,
+    /// Number of the first id handed out (`msg-N`, `t-N`, ...), e.g. 9990 to cross 10 000 soon.
+    #[arg(long, default_value_t = 1)]
+    first_id: u64,
     /// Fault: dialect the fault flags apply to (`*` for all).
     #[arg(long)]
     fault_dialect: Option<String>,
@@ -136,7 +139,8 @@ async fn run(args: Args) -> Result<(), MockError> {
         .slow_delay(Duration::from_millis(args.slow_delay_ms))
         .heartbeat_interval(Duration::from_millis(args.heartbeat_ms.max(1)))
         .ping_interval(Duration::from_millis(args.ping_ms.max(1)))
-        .rate_limit(args.rate_limit, Duration::from_secs(60));
+        .rate_limit(args.rate_limit, Duration::from_secs(60))
+        .first_id(args.first_id);
     if let Some(key) = &args.api_key {
         config = config.api_key(key);
     }

@@ -135,7 +135,7 @@ pub async fn spawn(config: MockConfig) -> Result<MockServer, MockError> {
     let rate =
         chat_interfaces::RateLimiter::new(config.rate_limit_messages, config.rate_limit_window);
     let shared = Arc::new(Shared {
-        hub: Hub::new(config.retain_events),
+        hub: Hub::new(config.retain_events, config.first_id),
         config,
         addr,
         faults,

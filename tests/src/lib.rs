@@ -12,6 +12,7 @@
 mod checks;
 pub mod raw_chat_interfaces;
 pub mod raw_chat_v2;
+pub mod raw_hostile;
 pub mod raw_http;
 pub mod raw_miptech;
 pub mod raw_parlant;
