@@ -170,3 +170,8 @@ fn violation_kind(v: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[test]
+fn simulation_miptech() {
+    suite("miptech");
+}

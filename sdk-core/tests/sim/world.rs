@@ -96,6 +96,8 @@ pub struct World<M: Model> {
     closed_by_app: bool,
     flapping: bool,
     messages: u64,
+    /// Dispatches left before the run counts as a runaway (replay storms grow without bound).
+    budget: u64,
 }
 
 impl<M: Model> World<M> {
@@ -124,6 +126,7 @@ impl<M: Model> World<M> {
             closed_by_app: false,
             flapping: false,
             messages: 0,
+            budget: 0,
         })
     }
 
@@ -141,6 +144,8 @@ impl<M: Model> World<M> {
             let until = self.plan.flapping_until;
             self.at(until, Ev::FlapEnd);
         }
+        let sends = self.events.values().filter(|e| matches!(e, Ev::App(AppAction::Send(_)))).count() as u64;
+        self.budget = 50_000 + 100 * sends;
         let converged = self.run_loop();
         self.finish(converged)
     }
@@ -193,6 +198,17 @@ impl<M: Model> World<M> {
                 return false;
             }
             self.now = t;
+            self.budget = self.budget.saturating_sub(1);
+            if self.budget == 0 {
+                self.app.violations.push(format!(
+                    "runaway: the run needed more than 100 steps per message (at {} ms, {} reconnects, {} copies received for {} messages)",
+                    self.now,
+                    self.app.reconnects,
+                    self.records.received.values().sum::<u32>(),
+                    self.records.received.len()
+                ));
+                return false;
+            }
             if engine_t.is_some_and(|e| e <= t) && ev_t.is_none_or(|e| e > t) {
                 self.input(Input::Timeout);
             } else if let Some(Reverse((_, id))) = self.heap.pop() {

@@ -3,6 +3,7 @@
 //! through the multi-dialect world and prints `simulation[<dialect>]: N seeds, V violations`.
 
 pub mod chat_v2;
+pub mod miptech;
 
 use super::SimRng;
 use super::agent::{Agent, Model};
@@ -10,7 +11,7 @@ use super::workload::{self, Kind};
 use super::world::{Outcome, World};
 
 /// The dialects the suite covers.
-pub const DIALECTS: &[&str] = &["chat-v2"];
+pub const DIALECTS: &[&str] = &["native", "miptech", "chat-v2", "chat-interfaces", "parlant", "openai"];
 
 /// Runs one seed of `dialect`.
 pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
@@ -30,6 +31,7 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
     }
     match dialect {
         "chat-v2" => go!(chat_v2::ChatV2Model::new, true),
+        "miptech" => go!(miptech::MiptechModel::new, true),
         other => Outcome {
             violations: vec![format!("no model for dialect {other}")],
             messages: 0,
