@@ -175,3 +175,8 @@ fn violation_kind(v: &str) -> String {
 fn simulation_miptech() {
     suite("miptech");
 }
+
+#[test]
+fn simulation_chat_interfaces() {
+    suite("chat-interfaces");
+}

@@ -45,8 +45,12 @@ pub enum Out {
     },
     /// The backend received a chat message with this client id (`new`: stored as new).
     Received { client_id: String, new: bool },
-    /// The backend finished the turn answering `client_id` (for the end-of-run checks).
-    TurnDone { client_id: String },
+    /// The backend finished the turn answering `client_id` (for the end-of-run checks); `turn`
+    /// is the backend's id of that turn where the dialect documents it as the app's turn id.
+    TurnDone {
+        client_id: String,
+        turn: Option<String>,
+    },
 }
 
 /// An HTTP request as the server sees it.
@@ -210,6 +214,6 @@ pub struct Records {
     pub stored: HashMap<String, u32>,
     /// Client ids whose acknowledgement reached the client.
     pub ack_seen: HashSet<String>,
-    /// Client ids whose turn the backend finished.
-    pub done: Vec<String>,
+    /// Client ids (and backend turn ids) whose turn the backend finished.
+    pub done: Vec<(String, Option<String>)>,
 }

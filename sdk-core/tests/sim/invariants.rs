@@ -38,6 +38,8 @@ pub struct AppView {
     completed_for: HashMap<String, u32>,
     /// Client ids answered by a turn that ended (any way) at the app.
     pub ended_for: HashSet<String>,
+    /// Turn ids that ended at the app.
+    pub ended_turns: HashSet<String>,
     pub discontinuities: u64,
     /// Flapping backend: the last `Reconnecting` attempt seen, and whether the engine gave up.
     pub flapping: bool,
@@ -62,6 +64,7 @@ impl AppView {
             completed_messages: HashSet::new(),
             completed_for: HashMap::new(),
             ended_for: HashSet::new(),
+            ended_turns: HashSet::new(),
             discontinuities: 0,
             flapping: false,
             last_attempt: 0,
@@ -109,7 +112,9 @@ impl AppView {
         let name = env.event.type_name();
         for key in keys {
             if !self.event_keys.insert(format!("{key} as {name}")) {
-                self.fail(format!("server event {key} reached the app twice (as {name})"));
+                self.fail(format!(
+                    "server event {key} reached the app twice (as {name})"
+                ));
             }
         }
         self.turn_rules(env);
@@ -153,7 +158,16 @@ impl AppView {
             Event::Message {
                 role: Role::Assistant,
                 ..
-            } => self.completed_message(env),
+            } => {
+                let key = (env.message_id.clone(), env.part_id.clone());
+                if key.0.is_some() && self.texts.remove(&key).is_some() {
+                    let id = key.0.unwrap_or_default();
+                    self.fail(format!(
+                        "reply {id} shown twice: streamed, then again as a complete message"
+                    ));
+                }
+                self.completed_message(env);
+            }
             _ => {}
         }
     }
@@ -229,6 +243,7 @@ impl AppView {
             self.fail(format!("turn {turn}: {name} before turnStarted"));
         }
         if terminal {
+            self.ended_turns.insert(turn.clone());
             if let Some(cid) = reply_to {
                 if matches!(env.event, Event::TurnCompleted { .. }) {
                     let n = self.completed_for.entry(cid.clone()).or_default();

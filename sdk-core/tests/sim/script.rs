@@ -14,9 +14,14 @@ pub enum Beat {
     Processing,
     ToolStart,
     ToolProgress,
-    ToolEnd { ok: bool },
+    ToolEnd {
+        ok: bool,
+    },
     /// Word `index` of the reply.
-    Token { index: usize, text: &'static str },
+    Token {
+        index: usize,
+        text: &'static str,
+    },
     /// The reply is complete; the turn ends well.
     Done,
     /// The turn fails (after streaming what it streamed).

@@ -106,7 +106,10 @@ fn short(sockets: bool, config: &Config, rng: &mut SimRng) -> Plan {
         actions.push((0, AppAction::Connect));
     }
     for i in 0..rng.range(1, 8) {
-        actions.push((rng.range(0, 80_000), AppAction::Send(format!("message {i}"))));
+        actions.push((
+            rng.range(0, 80_000),
+            AppAction::Send(format!("message {i}")),
+        ));
     }
     for _ in 0..rng.range(0, 4) {
         let on = rng.chance(0.6);

@@ -101,7 +101,13 @@ pub struct World<M: Model> {
 }
 
 impl<M: Model> World<M> {
-    pub fn new(model: M, config: Config, plan: Plan, rng: SimRng, trace: bool) -> Result<Self, String> {
+    pub fn new(
+        model: M,
+        config: Config,
+        plan: Plan,
+        rng: SimRng,
+        trace: bool,
+    ) -> Result<Self, String> {
         let engine = Engine::new(config.clone(), model.codec()).map_err(|e| e.to_string())?;
         let mut app = AppView::new();
         app.flapping = plan.flapping_until > 0;
@@ -144,7 +150,11 @@ impl<M: Model> World<M> {
             let until = self.plan.flapping_until;
             self.at(until, Ev::FlapEnd);
         }
-        let sends = self.events.values().filter(|e| matches!(e, Ev::App(AppAction::Send(_)))).count() as u64;
+        let sends = self
+            .events
+            .values()
+            .filter(|e| matches!(e, Ev::App(AppAction::Send(_))))
+            .count() as u64;
         self.budget = 50_000 + 100 * sends;
         let converged = self.run_loop();
         self.finish(converged)
@@ -232,11 +242,13 @@ impl<M: Model> World<M> {
             ConnectionState::Disconnected => self.app.accepted.is_empty(),
             _ => false,
         };
-        let caught_up = self
-            .records
-            .done
-            .iter()
-            .all(|cid| self.app.ended_for.contains(cid) || self.app.discontinuities > 0);
+        let caught_up = self.records.done.iter().all(|(cid, turn)| {
+            self.app.ended_for.contains(cid)
+                || turn
+                    .as_ref()
+                    .is_some_and(|t| self.app.ended_turns.contains(t))
+                || self.app.discontinuities > 0
+        });
         state_ok
             && !self.down
             && caught_up
@@ -322,7 +334,9 @@ impl<M: Model> World<M> {
     }
 
     fn live(&self, id: u64) -> bool {
-        self.links.get(&id).is_some_and(|l| !l.closed && !l.half_open)
+        self.links
+            .get(&id)
+            .is_some_and(|l| !l.closed && !l.half_open)
     }
 
     /// Delay for the next in-order delivery on link `id` in direction `dir`.
@@ -394,7 +408,10 @@ impl<M: Model> World<M> {
         }
         if active && self.rng.chance(self.plan.net.lose_request) {
             self.links.insert(id, link);
-            self.at(lat, Ev::HttpFailed(id, "connection reset before the request was sent"));
+            self.at(
+                lat,
+                Ev::HttpFailed(id, "connection reset before the request was sent"),
+            );
             return;
         }
         link.wants_stream = r.streaming;
@@ -495,7 +512,7 @@ impl<M: Model> World<M> {
                     background,
                 } => self.at(delay, Ev::Step(token, background)),
                 Out::Received { client_id, new } => self.received(client_id, new),
-                Out::TurnDone { client_id } => self.records.done.push(client_id),
+                Out::TurnDone { client_id, turn } => self.records.done.push((client_id, turn)),
             }
         }
     }

@@ -77,6 +77,7 @@ impl ChatV2Model {
         self.append(Some(turn.cid.clone()), f, out);
         out.push(Out::TurnDone {
             client_id: turn.cid,
+            turn: None,
         });
     }
 }
@@ -176,6 +177,7 @@ impl Model for ChatV2Model {
                     self.append(Some(turn.cid.clone()), f, &mut out);
                     out.push(Out::TurnDone {
                         client_id: turn.cid,
+                        turn: None,
                     });
                     self.start(rng, &mut out);
                 }
@@ -192,7 +194,10 @@ impl Model for ChatV2Model {
                 .iter()
                 .map(|(id, role, content)| json!({"id":id,"role":role,"content":content,"timestamp":0}))
                 .collect();
-            (200, json!({"session_id":"demo-session","messages":messages}))
+            (
+                200,
+                json!({"session_id":"demo-session","messages":messages}),
+            )
         } else {
             (404, json!({"detail":"Not Found"}))
         };
@@ -219,7 +224,11 @@ impl Model for ChatV2Model {
         let Some(turn) = self.runner.turn.as_ref() else {
             return out;
         };
-        let (cid, uid, rid) = (turn.cid.clone(), turn.user_id.clone(), turn.reply.id.clone());
+        let (cid, uid, rid) = (
+            turn.cid.clone(),
+            turn.user_id.clone(),
+            turn.reply.id.clone(),
+        );
         let tool = turn.reply.tool.as_ref().map(|t| t.0.clone());
         let frame = match &beat {
             Beat::Processing => json!({"type":"status","status":"processing"}),
@@ -251,7 +260,10 @@ impl Model for ChatV2Model {
         self.append(Some(cid.clone()), frame, &mut out);
         if beat.terminal() {
             self.runner.finish();
-            out.push(Out::TurnDone { client_id: cid });
+            out.push(Out::TurnDone {
+                client_id: cid,
+                turn: None,
+            });
             self.start(rng, &mut out);
         }
         out

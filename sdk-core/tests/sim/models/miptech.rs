@@ -86,6 +86,7 @@ impl MiptechModel {
         self.append(&turn.cid, "error", data, out);
         out.push(Out::TurnDone {
             client_id: turn.cid,
+            turn: Some(turn.user_id),
         });
     }
 
@@ -121,7 +122,11 @@ impl MiptechModel {
         });
         let mid = self.users[&cid].clone();
         let ack = json!({"message_id":mid,"client_id":cid,"chat_id":self.chat_id(),"content":content,"duplicate":!new});
-        out.push(send(conn, &frame("message_received", ack), Some(cid.clone())));
+        out.push(send(
+            conn,
+            &frame("message_received", ack),
+            Some(cid.clone()),
+        ));
         if !new {
             for (seq, c, f) in &self.log {
                 if *seq <= since && *c == cid {
@@ -187,7 +192,11 @@ impl Model for MiptechModel {
                     .iter()
                     .map(|(id, role, content)| json!({"id":id,"role":role,"content":content,"created_at":"2026-01-01T00:00:00Z"}))
                     .collect();
-                respond(req, 200, json!({"chat_id":self.chat_id(),"messages":messages}))
+                respond(
+                    req,
+                    200,
+                    json!({"chat_id":self.chat_id(),"messages":messages}),
+                )
             }
             _ => respond(
                 req,
@@ -200,7 +209,13 @@ impl Model for MiptechModel {
     fn open(&mut self, conn: u64, url: &str, _rng: &mut SimRng) -> Vec<Out> {
         let chat = query(url, "chat_id").filter(|c| !c.is_empty() && c != "null");
         let since = chat.as_ref().map(|_| self.log.len() as u64);
-        self.socks.insert(conn, Sock { ready: false, since });
+        self.socks.insert(
+            conn,
+            Sock {
+                ready: false,
+                since,
+            },
+        );
         let est = json!({"client_id":query(url, "client_id"),"tenant_id":"demo-tenant","chat_id":chat,"connection_id":format!("conn-{conn}")});
         vec![
             send(conn, &frame("connection_established", est), None),
@@ -232,7 +247,11 @@ impl Model for MiptechModel {
                     s.since = Some(since);
                 }
                 let chat = msg["data"]["chat_id"].clone();
-                out.push(send(conn, &frame("chat_joined", json!({"chat_id":chat})), None));
+                out.push(send(
+                    conn,
+                    &frame("chat_joined", json!({"chat_id":chat})),
+                    None,
+                ));
             }
             "chat_message" => self.chat_message(conn, &msg, rng, &mut out),
             other => {
@@ -271,12 +290,14 @@ impl Model for MiptechModel {
         let Some(turn) = self.runner.turn.as_ref() else {
             return out;
         };
-        let (cid, uid, rid) = (turn.cid.clone(), turn.user_id.clone(), turn.reply.id.clone());
+        let (cid, uid, rid) = (
+            turn.cid.clone(),
+            turn.user_id.clone(),
+            turn.reply.id.clone(),
+        );
         let chat = self.chat_id();
         let tool = turn.reply.tool.as_ref().map(|t| t.0.clone());
-        let processing = |stage: &str, tool: Value| {
-            json!({"chat_id":chat,"message_id":uid,"status":"processing","stage":stage,"tool":tool})
-        };
+        let processing = |stage: &str, tool: Value| json!({"chat_id":chat,"message_id":uid,"status":"processing","stage":stage,"tool":tool});
         let (kind, data) = match &beat {
             Beat::Processing => (
                 "processing",
@@ -284,7 +305,10 @@ impl Model for MiptechModel {
             ),
             Beat::ToolStart => (
                 "processing",
-                processing("tool_call", json!({"id":tool,"name":"lookup","args":{"q":1}})),
+                processing(
+                    "tool_call",
+                    json!({"id":tool,"name":"lookup","args":{"q":1}}),
+                ),
             ),
             Beat::ToolProgress => (
                 "processing",
@@ -325,7 +349,10 @@ impl Model for MiptechModel {
         self.append(&cid, kind, data, &mut out);
         if beat.terminal() {
             self.runner.finish();
-            out.push(Out::TurnDone { client_id: cid });
+            out.push(Out::TurnDone {
+                client_id: cid,
+                turn: Some(uid),
+            });
             self.runner.start(rng, &mut out);
         }
         out

@@ -2,6 +2,7 @@
 //! mock's behaviour, sharing no code with the codecs), and the suite that runs a dialect's seeds
 //! through the multi-dialect world and prints `simulation[<dialect>]: N seeds, V violations`.
 
+pub mod chat_interfaces;
 pub mod chat_v2;
 pub mod miptech;
 
@@ -11,7 +12,14 @@ use super::workload::{self, Kind};
 use super::world::{Outcome, World};
 
 /// The dialects the suite covers.
-pub const DIALECTS: &[&str] = &["native", "miptech", "chat-v2", "chat-interfaces", "parlant", "openai"];
+pub const DIALECTS: &[&str] = &[
+    "native",
+    "miptech",
+    "chat-v2",
+    "chat-interfaces",
+    "parlant",
+    "openai",
+];
 
 /// Runs one seed of `dialect`.
 pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
@@ -19,7 +27,7 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
     let config = workload::config(seed, kind, &mut rng);
     let agent = match kind {
         // far enough below 10,000 that every capped set is full when the ids gain a digit
-        Kind::Long { .. } => Agent::starting_at(10_000 - 600 - rng.range(0, 50)),
+        Kind::Long { .. } => Agent::starting_at(10_000 - 1_200 - rng.range(0, 50)),
         _ => Agent::new(&mut rng),
     };
     macro_rules! go {
@@ -32,6 +40,17 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
     match dialect {
         "chat-v2" => go!(chat_v2::ChatV2Model::new, true),
         "miptech" => go!(miptech::MiptechModel::new, true),
+        "chat-interfaces" => {
+            let retention = if rng.chance(0.2) {
+                rng.range(5, 60) as usize
+            } else {
+                1_000
+            };
+            go!(
+                |a, s| chat_interfaces::ChatInterfacesModel::new(a, s).with_retention(retention),
+                false
+            )
+        }
         other => Outcome {
             violations: vec![format!("no model for dialect {other}")],
             messages: 0,
@@ -60,9 +79,9 @@ fn run_world<M: Model>(
 }
 
 fn dialect_salt(dialect: &str) -> u64 {
-    dialect
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    dialect.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The kind of seed `seed` is in a suite of `seeds` seeds with `long` long seeds first.
