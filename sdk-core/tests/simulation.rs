@@ -180,3 +180,8 @@ fn simulation_miptech() {
 fn simulation_chat_interfaces() {
     suite("chat-interfaces");
 }
+
+#[test]
+fn simulation_parlant() {
+    suite("parlant");
+}
