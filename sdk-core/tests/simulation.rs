@@ -185,3 +185,8 @@ fn simulation_chat_interfaces() {
 fn simulation_parlant() {
     suite("parlant");
 }
+
+#[test]
+fn simulation_openai() {
+    suite("openai");
+}

@@ -73,6 +73,11 @@ impl Runner {
         self.turn.is_none() && self.pending.is_empty()
     }
 
+    /// Message `cid` waits for its turn.
+    pub fn is_queued(&self, cid: &str) -> bool {
+        self.pending.iter().any(|(c, _)| c == cid)
+    }
+
     /// Queues message `cid` (backend id `user_id`) for an answer.
     pub fn enqueue(&mut self, cid: String, user_id: String) {
         self.pending.push_back((cid, user_id));

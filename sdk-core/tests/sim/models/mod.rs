@@ -5,6 +5,7 @@
 pub mod chat_interfaces;
 pub mod chat_v2;
 pub mod miptech;
+pub mod openai;
 pub mod parlant;
 
 use super::SimRng;
@@ -42,6 +43,7 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
         "chat-v2" => go!(chat_v2::ChatV2Model::new, true),
         "miptech" => go!(miptech::MiptechModel::new, true),
         "parlant" => go!(parlant::ParlantModel::new, false),
+        "openai" => go!(openai::OpenAiModel::new, false),
         "chat-interfaces" => {
             let retention = if rng.chance(0.2) {
                 rng.range(5, 60) as usize
