@@ -190,3 +190,8 @@ fn simulation_parlant() {
 fn simulation_openai() {
     suite("openai");
 }
+
+#[test]
+fn simulation_native() {
+    suite("native");
+}

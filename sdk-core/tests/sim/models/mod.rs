@@ -5,6 +5,7 @@
 pub mod chat_interfaces;
 pub mod chat_v2;
 pub mod miptech;
+pub mod native;
 pub mod openai;
 pub mod parlant;
 
@@ -40,6 +41,17 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
         }};
     }
     match dialect {
+        "native" => {
+            let retention = if rng.chance(0.2) {
+                rng.range(5, 60) as usize
+            } else {
+                1_000
+            };
+            go!(
+                |a, s| native::NativeModel::new(a, s).with_retention(retention),
+                true
+            )
+        }
         "chat-v2" => go!(chat_v2::ChatV2Model::new, true),
         "miptech" => go!(miptech::MiptechModel::new, true),
         "parlant" => go!(parlant::ParlantModel::new, false),
