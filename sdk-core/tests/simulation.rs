@@ -88,12 +88,14 @@ fn simulation() {
 /// Runs the multi-dialect suite for `dialect` and prints `simulation[<dialect>]: N seeds, V
 /// violations`. `CHATWIRE_SIM_SEEDS` sets the number of seeds (default 500), the first
 /// `CHATWIRE_SIM_LONG` of them (default 2) are long runs of `CHATWIRE_SIM_LONG_MESSAGES`
-/// messages each (default 1,800). `CHATWIRE_SIM_DIALECT=<d> CHATWIRE_SIM_SEED=<seed>` replays
+/// messages each (default 2,000; 600 for openai). `CHATWIRE_SIM_DIALECT=<d> CHATWIRE_SIM_SEED=<seed>` replays
 /// one seed of one dialect with a full trace.
 fn suite(dialect: &str) {
     let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
     let long = env("CHATWIRE_SIM_LONG").unwrap_or(2);
-    let long_messages = env("CHATWIRE_SIM_LONG_MESSAGES").unwrap_or(1_800);
+    // openai re-sends the whole conversation with every turn: its long runs are shorter
+    let default_long = if dialect == "openai" { 600 } else { 2_000 };
+    let long_messages = env("CHATWIRE_SIM_LONG_MESSAGES").unwrap_or(default_long);
     if let Some(seed) = env("CHATWIRE_SIM_SEED") {
         if std::env::var("CHATWIRE_SIM_DIALECT").ok().as_deref() != Some(dialect) {
             return; // replaying another dialect's seed
