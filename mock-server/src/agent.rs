@@ -313,6 +313,7 @@ impl Run<'_> {
             content: reply.clone(),
             ts_ms: now_ms(),
             tool_calls: Vec::new(),
+            reply_to: Some(self.turn.message_id.clone()),
         });
         self.emit(AgentEvent::MessageCompleted {
             message_id,

@@ -33,7 +33,9 @@
 //!   tool_calls:[{id, name, args, result}], is_final:true}`; `422 {"detail"}` without text,
 //!   `500 {"detail":"scripted failure"}` for `/error`.
 //! - `GET /v2/chat/{session_id}/history` -> `{session_id, messages:[{id, role, content,
-//!   timestamp}]}`; `GET /v2/chat/test` -> a small HTML test page.
+//!   timestamp, reply_to}]}`, oldest first; a reply is listed once complete, with `reply_to` the
+//!   id of the user message it answers (`null` on user messages); `GET /v2/chat/test` -> a small
+//!   HTML test page.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -97,6 +99,7 @@ fn accept(
             content: content.into(),
             ts_ms: now_ms(),
             tool_calls: vec![],
+            reply_to: None,
         };
         conv.add_history(entry);
         if transcript {
@@ -370,7 +373,7 @@ async fn history(State(shared): AppState, Path(session_id): Path<String>) -> Res
     let messages: Vec<Value> = conv
         .history()
         .iter()
-        .map(|h| json!({ "id": h.id, "role": h.role, "content": h.content, "timestamp": h.ts_ms }))
+        .map(|h| json!({ "id": h.id, "role": h.role, "content": h.content, "timestamp": h.ts_ms, "reply_to": h.reply_to }))
         .collect();
     Json(json!({ "session_id": session_id, "messages": messages })).into_response()
 }

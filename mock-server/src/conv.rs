@@ -46,6 +46,9 @@ pub(crate) struct HistoryEntry {
     pub content: String,
     pub ts_ms: u64,
     pub tool_calls: Vec<Value>,
+    /// For a reply: the server id of the user message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// One conversation.

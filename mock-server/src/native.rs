@@ -239,6 +239,7 @@ fn start_turn(shared: &Arc<Shared>, conv: &Arc<Conv>, turn: TurnRec, msg: &str) 
         content: msg.to_owned(),
         ts_ms: now_ms(),
         tool_calls: Vec::new(),
+        reply_to: None,
     });
     let ids = TurnIds {
         reply_message_id: shared.hub.next_id("m"),

@@ -41,8 +41,15 @@ pub struct Config {
     pub unix_ms_at_epoch: u64,
     /// Reconnect schedule.
     pub backoff: BackoffPolicy,
-    /// Consecutive failed attempts before `Failed` (default 10).
+    /// Consecutive failed attempts before `Failed` (default 5: against a backend that fails
+    /// every connection, 6 connections over about 31 s at the default backoff, then `Failed`).
+    /// Attempts count across `Ready`: see [`stable_after`](Config::stable_after).
     pub max_attempts: u32,
+    /// A connection that fails after staying `Ready` this long (or after a turn completed on
+    /// it) starts the attempt count over; one that fails sooner adds to it, so a backend that
+    /// accepts and then fails every connection gets the backoff and `max_attempts` (default
+    /// 30 s).
+    pub stable_after: Duration,
     /// Time from starting an attempt to `Connected` (default 10 s).
     pub connect_timeout: Duration,
     /// Time from `Connected` to `Ready` (default 10 s).
@@ -58,6 +65,11 @@ pub struct Config {
     pub ack_timeout: Duration,
     /// Silence on an open turn after which it fails with `Timeout` (default 30 s).
     pub turn_timeout: Duration,
+    /// Longest server-requested wait (`Retry-After`, `retry_after_ms`, SSE `retry:`) the client
+    /// waits out on its own (default 5 min). A longer one is not waited silently: the app gets
+    /// `Event::BackendUnavailable { until_ms, .. }` and the client goes to `Failed` (the app may
+    /// `reconnect_now` whenever it likes).
+    pub max_retry_after: Duration,
     /// Outbound queue bound, counting queued and in-flight (unacked) messages (default 50).
     pub queue_capacity: usize,
     /// What a send does when the queue is full.
@@ -86,7 +98,8 @@ impl Default for Config {
             seed: 0,
             unix_ms_at_epoch: 0,
             backoff: BackoffPolicy::default(),
-            max_attempts: 10,
+            max_attempts: 5,
+            stable_after: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             ready_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(30),
@@ -94,6 +107,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(20),
             turn_timeout: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
             queue_capacity: 50,
             overflow: OverflowPolicy::DropOldest,
             dedup_capacity: 1024,

@@ -98,6 +98,28 @@ pub enum Event {
     },
     /// The backend showed it is alive (server ping, SSE heartbeat).
     Heartbeat,
+    /// The backend asked not to be contacted before `until_ms` (`Retry-After`, `retry_after_ms`,
+    /// SSE `retry:`), a wait longer than the client's `max_retry_after`. Instead of waiting
+    /// silently the client goes to `Failed` (pending messages fail with `connectionFailed`);
+    /// the app can tell the user when the backend will be back and call `reconnect_now`.
+    ///
+    /// ```
+    /// use chatwire::event::Event;
+    /// let e = Event::BackendUnavailable {
+    ///     until_ms: 1_763_803_600_000,
+    ///     retry_after_ms: 3_600_000,
+    ///     message: "HTTP 503: maintenance".into(),
+    /// };
+    /// assert_eq!(e.type_name(), "backendUnavailable");
+    /// ```
+    BackendUnavailable {
+        /// Unix milliseconds from which the backend said it accepts connections again.
+        until_ms: u64,
+        /// The wait the backend asked for, in milliseconds.
+        retry_after_ms: u64,
+        /// The failure that carried the hint.
+        message: String,
+    },
 
     // ---- outbound ----
     /// Delivery status of a message the app sent.
@@ -266,6 +288,7 @@ impl Event {
             Event::StateChanged { .. } => "stateChanged",
             Event::Discontinuity { .. } => "discontinuity",
             Event::Heartbeat => "heartbeat",
+            Event::BackendUnavailable { .. } => "backendUnavailable",
             Event::MessageStatus { .. } => "messageStatus",
             Event::TurnStarted { .. } => "turnStarted",
             Event::Status { .. } => "status",

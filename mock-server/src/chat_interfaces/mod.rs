@@ -214,6 +214,7 @@ async fn send_message(
         content: message.into(),
         ts_ms: now_ms(),
         tool_calls: vec![],
+        reply_to: None,
     });
     let ids = TurnIds {
         reply_message_id: hub.next_id("msg"),

@@ -14,7 +14,10 @@
 //!   `Idempotency-Key` header) -> `201 {id, message_id, chat_id, role:"user", content,
 //!   client_id, status:"received", duplicate, created_at}`; the reply streams to the chat's
 //!   WebSocket subscribers. Unknown chat: `404 CHAT_NOT_FOUND`; no text: `422 VALIDATION_ERROR`.
-//! - `GET /api/v1/chat/{id}/messages` -> `{chat_id, messages:[{id, role, content, created_at}]}`.
+//! - `GET /api/v1/chat/{id}/messages` -> `{chat_id, messages:[{id, role, content, created_at,
+//!   reply_to}]}`, oldest first; a reply is listed once complete, with `reply_to` the id of the
+//!   user message it answers (`null` on user messages). A client recovers a reply cut by a
+//!   dropped socket from here instead of sending its message again.
 //!
 //! WebSocket `GET /api/v1/ws/chat?tenant_id=&chat_id=&client_id=` (`tenant_id` required, else
 //! `400 TENANT_REQUIRED`; an unknown `chat_id` is created). Every frame is `{type, data,
@@ -200,7 +203,7 @@ async fn history(State(shared): AppState, Path(id): Path<String>, headers: Heade
             let messages: Vec<Value> = conv
                 .history()
                 .iter()
-                .map(|h| json!({ "id": h.id, "role": h.role, "content": h.content, "created_at": h.ts_ms }))
+                .map(|h| json!({ "id": h.id, "role": h.role, "content": h.content, "created_at": h.ts_ms, "reply_to": h.reply_to }))
                 .collect();
             Json(json!({ "chat_id": id, "messages": messages })).into_response()
         }
@@ -232,6 +235,7 @@ pub(crate) fn accept(
             content: content.into(),
             ts_ms: now_ms(),
             tool_calls: vec![],
+            reply_to: None,
         });
         let ids = TurnIds {
             reply_message_id: hub.next_id("msg"),

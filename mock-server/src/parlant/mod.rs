@@ -235,6 +235,7 @@ async fn create_event(
         content: message.into(),
         ts_ms: now_ms(),
         tool_calls: vec![],
+        reply_to: None,
     });
     let acked = event["offset"].as_u64().unwrap_or(0);
     let ids = TurnIds {

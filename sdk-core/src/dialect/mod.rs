@@ -115,7 +115,9 @@ pub use actions::{
     Capabilities, ConnectContext, Decoded, HttpSpec, Liveness, Outbound, ResponseKind,
     TransportEvent,
 };
-pub use failure::{Failure, FailureKind, RetryHint, retry_after};
+pub use failure::{
+    Failure, FailureKind, RetryAfter, RetryHint, parse_retry_after, retry_after, retry_after_header,
+};
 pub use sink::{Action, Actions};
 
 use crate::error::DialectError;

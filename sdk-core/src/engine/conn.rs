@@ -169,6 +169,7 @@ impl Engine {
             at: now + self.config.connect_timeout,
         }));
         self.epoch += 1;
+        self.ready_since = None;
         self.last_rx = now;
         self.pong_deadline = None;
         let cursor = self.cursor.clone();
@@ -196,7 +197,10 @@ impl Engine {
         self.set_conn(Conn::Ready);
         let reconnect = self.ever_ready;
         self.ever_ready = true;
-        self.failures = 0;
+        // The attempt count is not reset here: only a connection that proves healthy resets it
+        // (`connection_failed`), so a backend that fails right after `Ready` backs off.
+        self.ready_since = Some(now);
+        self.proven = false;
         self.last_rx = now;
         self.pong_deadline = None;
         if reconnect && !self.caps.resume {
@@ -225,14 +229,19 @@ impl Engine {
         if !self.conn.is_live() || self.tearing_down {
             return;
         }
-        let was_ready = matches!(self.conn, Conn::Ready);
+        let healthy = matches!(self.conn, Conn::Ready)
+            && (self.proven
+                || self
+                    .ready_since
+                    .is_some_and(|t| now >= t + self.config.stable_after));
+        self.ready_since = None;
         let hint = self.dialect.classify(&failure);
         self.emit_error(failure_kind(failure.kind), &failure.message, hint.retry);
         self.teardown(now, Disconnect::Reconnecting);
         if !self.caps.resume {
             self.fail_turns(TurnErrorCode::Disconnected, "connection lost");
         }
-        self.failures = if was_ready {
+        self.failures = if healthy {
             1
         } else {
             self.failures.saturating_add(1)
@@ -241,10 +250,27 @@ impl Engine {
             self.give_up();
             return;
         }
-        let delay =
-            self.config
-                .backoff
-                .delay(self.failures, self.rng.unit(), hint.context, hint.after);
+        // A date hint (`Retry-After: <HTTP-date>`) becomes a wait from the wall-clock anchor.
+        let wall = self.wall_ms(now);
+        let after = hint.after.or_else(|| {
+            let at = failure.retry_at_unix_ms?;
+            Some(Duration::from_millis(at.saturating_sub(wall)))
+        });
+        if let Some(wait) = after.filter(|w| *w > self.config.max_retry_after) {
+            // Not a silent day-long wait: tell the app when the backend will be back and stop.
+            let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            self.emit_now(Item::new(Event::BackendUnavailable {
+                until_ms: wall.saturating_add(retry_after_ms),
+                retry_after_ms,
+                message: failure.message.clone(),
+            }));
+            self.give_up();
+            return;
+        }
+        let delay = self
+            .config
+            .backoff
+            .delay(self.failures, self.rng.unit(), hint.context, after);
         // whole milliseconds (rounded up), so millisecond timers (setTimeout) never wake early
         let delay = Duration::from_millis(
             u64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(u64::MAX),

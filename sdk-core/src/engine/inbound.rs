@@ -342,6 +342,9 @@ impl Engine {
 
     /// Wraps one item into the next envelope and queues it for the app.
     pub(super) fn emit_one(&mut self, item: Item) {
+        if matches!(item.event, Event::TurnCompleted { .. }) && self.ready_since.is_some() {
+            self.proven = true; // a completed turn proves the connection healthy
+        }
         self.seq += 1;
         let raw = if self.config.keep_raw { item.raw } else { None };
         let envelope = Envelope {

@@ -7,6 +7,7 @@
 //! contract. This file holds the public API; the state machine, the inbound and the outbound
 //! paths live in the sibling modules.
 
+pub(crate) mod bounded;
 mod conn;
 mod dedup;
 mod inbound;
@@ -46,8 +47,12 @@ pub struct Engine {
     rng: Rng,
     outputs: VecDeque<Output>,
     conn: Conn,
-    /// Consecutive failed attempts since the last `Ready`.
+    /// Consecutive failed attempts since the last healthy connection (see `Config::stable_after`).
     failures: u32,
+    /// When the current connection became `Ready`.
+    ready_since: Option<Instant>,
+    /// A turn completed on the current connection: it is healthy whatever its age.
+    proven: bool,
     /// Incremented at every connection attempt; tags in-flight messages.
     epoch: u64,
     ever_ready: bool,
@@ -144,6 +149,8 @@ impl Engine {
             outputs: VecDeque::new(),
             conn: Conn::Idle,
             failures: 0,
+            ready_since: None,
+            proven: false,
             epoch: 0,
             ever_ready: false,
             tearing_down: false,
@@ -474,6 +481,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_attempts;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]

@@ -9,22 +9,22 @@ use crate::io::{CloseReason, Frame};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-struct H {
-    engine: Engine,
-    now: Instant,
-    conn: Option<ConnId>,
-    opened: usize,
-    sent: Vec<Value>,
-    events: Vec<Envelope>,
-    closed: Vec<ConnId>,
+pub(super) struct H {
+    pub(super) engine: Engine,
+    pub(super) now: Instant,
+    pub(super) conn: Option<ConnId>,
+    pub(super) opened: usize,
+    pub(super) sent: Vec<Value>,
+    pub(super) events: Vec<Envelope>,
+    pub(super) closed: Vec<ConnId>,
 }
 
 impl H {
-    fn new() -> H {
+    pub(super) fn new() -> H {
         H::with(Config::default())
     }
 
-    fn with(config: Config) -> H {
+    pub(super) fn with(config: Config) -> H {
         let dialect = NativeDialect::new(NativeConfig::new("http://test", "c"));
         H {
             engine: Engine::new(config, Box::new(dialect)).unwrap(),
@@ -37,7 +37,7 @@ impl H {
         }
     }
 
-    fn drain(&mut self) {
+    pub(super) fn drain(&mut self) {
         while let Some(o) = self.engine.poll_output() {
             match o {
                 Output::OpenSocket { conn, .. } => {
@@ -59,18 +59,18 @@ impl H {
         }
     }
 
-    fn at(&mut self, ms: u64) {
+    pub(super) fn at(&mut self, ms: u64) {
         self.now = Instant::from_millis(ms);
         self.engine.handle(self.now, Input::Timeout).unwrap();
         self.drain();
     }
 
-    fn input(&mut self, input: Input) {
+    pub(super) fn input(&mut self, input: Input) {
         self.engine.handle(self.now, input).unwrap();
         self.drain();
     }
 
-    fn server(&mut self, frame: Value) {
+    pub(super) fn server(&mut self, frame: Value) {
         let conn = self.conn.unwrap();
         self.input(Input::SocketFrame {
             conn,
@@ -78,7 +78,7 @@ impl H {
         });
     }
 
-    fn open_and_welcome(&mut self, last_seq: u64) {
+    pub(super) fn open_and_welcome(&mut self, last_seq: u64) {
         let conn = self.conn.unwrap();
         self.input(Input::SocketOpened { conn });
         self.server(
@@ -87,13 +87,13 @@ impl H {
         assert_eq!(self.engine.state(), ConnectionState::Ready);
     }
 
-    fn send(&mut self, text: &str) -> ClientId {
+    pub(super) fn send(&mut self, text: &str) -> ClientId {
         let id = self.engine.send(self.now, text).unwrap();
         self.drain();
         id
     }
 
-    fn drop_socket(&mut self) {
+    pub(super) fn drop_socket(&mut self) {
         let conn = self.conn.unwrap();
         self.input(Input::SocketClosed {
             conn,
@@ -101,11 +101,11 @@ impl H {
         });
     }
 
-    fn sent_of(&self, ty: &str) -> Vec<&Value> {
+    pub(super) fn sent_of(&self, ty: &str) -> Vec<&Value> {
         self.sent.iter().filter(|v| v["type"] == ty).collect()
     }
 
-    fn statuses(&self, id: ClientId) -> Vec<DeliveryStatus> {
+    pub(super) fn statuses(&self, id: ClientId) -> Vec<DeliveryStatus> {
         self.events
             .iter()
             .filter_map(|e| match &e.event {
@@ -117,11 +117,11 @@ impl H {
             .collect()
     }
 
-    fn types(&self) -> Vec<&'static str> {
+    pub(super) fn types(&self) -> Vec<&'static str> {
         self.events.iter().map(|e| e.event.type_name()).collect()
     }
 
-    fn event(&mut self, seq: u64, kind: &str, extra: Value) {
+    pub(super) fn event(&mut self, seq: u64, kind: &str, extra: Value) {
         let mut v = json!({"type":"event","seq":seq,"ts":1,"kind":kind,"turn_id":"t1"});
         if let (Some(m), Value::Object(x)) = (v.as_object_mut(), extra) {
             m.extend(x);

@@ -109,7 +109,10 @@ struct H {
 
 impl H {
     fn new() -> H {
-        let engine = Engine::new(Config::default(), Box::new(Rest::default())).unwrap();
+        H::with(Config::default())
+    }
+    fn with(config: Config) -> H {
+        let engine = Engine::new(config, Box::new(Rest::default())).unwrap();
         H {
             engine,
             now: Instant::ZERO,
@@ -351,4 +354,100 @@ fn rate_limited_health_check_waits_for_retry_after() {
         panic!("{:?}", h.engine.state())
     };
     assert!(delay >= Duration::from_secs(9));
+}
+
+/// The health check answers 503 with `retry_after`; returns the state afterwards.
+fn unavailable(config: Config, retry_after: &str) -> H {
+    let mut h = H::with(config);
+    h.engine.connect(h.now).unwrap();
+    h.drain();
+    let health = h.last_request();
+    h.input(Input::HttpResponse {
+        id: health,
+        status: 503,
+        headers: vec![("Retry-After".into(), retry_after.into())],
+        body: vec![],
+    });
+    h
+}
+
+/// 2015-10-21T07:28:00Z, the wall-clock anchor of the date tests.
+const WALL: u64 = 1_445_412_480_000;
+
+/// Finding 5 of issue 8: a `Retry-After` HTTP-date is a wait from the wall-clock anchor (asked
+/// for 10 s, the client used to retry after its own 5 s).
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let config = Config {
+        unix_ms_at_epoch: WALL,
+        ..Config::default()
+    };
+    let h = unavailable(config, "Wed, 21 Oct 2015 07:28:10 GMT");
+    let ConnectionState::Reconnecting { delay, .. } = h.engine.state() else {
+        panic!("{:?}", h.engine.state())
+    };
+    assert!(
+        delay >= Duration::from_secs(10) && delay <= Duration::from_secs(12),
+        "{delay:?}"
+    );
+    // a date in the past asks for no wait: the context floor applies (initializing >= 2 s)
+    let config = Config {
+        unix_ms_at_epoch: WALL,
+        ..Config::default()
+    };
+    let h = unavailable(config, "Wed, 21 Oct 2015 07:00:00 GMT");
+    let ConnectionState::Reconnecting { delay, .. } = h.engine.state() else {
+        panic!("{:?}", h.engine.state())
+    };
+    assert!(delay < Duration::from_secs(3), "{delay:?}");
+}
+
+/// A hint above `max_retry_after` (a year, or a date next week) is not a silent wait: the app
+/// learns when the backend will be back and the client stops in `Failed`.
+#[test]
+fn retry_after_beyond_the_maximum_tells_the_app_and_fails() {
+    for (hint, wait_ms) in [
+        ("31536000", 31_536_000_000u64),
+        ("Wed, 28 Oct 2015 07:28:00 GMT", 7 * 86_400_000),
+    ] {
+        let config = Config {
+            unix_ms_at_epoch: WALL,
+            ..Config::default()
+        };
+        let h = unavailable(config, hint);
+        let notice = h.events.iter().find_map(|e| match e {
+            Event::BackendUnavailable {
+                until_ms,
+                retry_after_ms,
+                message,
+            } => Some((*until_ms, *retry_after_ms, message.clone())),
+            _ => None,
+        });
+        let (until, after, message) = notice.expect("a BackendUnavailable event");
+        assert_eq!((until, after), (WALL + wait_ms, wait_ms), "{hint}");
+        assert!(message.contains("503"), "{message}");
+        let states: Vec<ConnectionState> = h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StateChanged { to, .. } => Some(*to),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [ConnectionState::Connecting, ConnectionState::Failed],
+            "{hint}: no waiting state in between"
+        );
+    }
+    // at the maximum it is still waited out
+    let config = Config {
+        max_retry_after: Duration::from_secs(60),
+        ..Config::default()
+    };
+    let h = unavailable(config, "60");
+    assert!(matches!(
+        h.engine.state(),
+        ConnectionState::Reconnecting { .. }
+    ));
 }

@@ -13,15 +13,21 @@
 //! Memory is bounded: the open turns are those the backend has running (plus the timeout), ended
 //! turn ids and text parts are kept in fixed-size rings.
 
-use super::item::{FnvBuild, Item};
+use super::bounded::{BoundedMap, BoundedSet};
+use super::item::Item;
 use crate::Instant;
 use crate::event::{Event, TextChannel, TextUpdate, TurnError, TurnErrorCode};
-use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
+/// Ended turn ids remembered (late events of these are dropped).
 const CLOSED_TURNS: usize = 256;
+/// Text parts whose length is tracked.
 const PARTS: usize = 256;
+/// Open and ended tool calls tracked per turn.
 const TOOLS_PER_TURN: usize = 256;
+/// Turns open at once; opening one more fails the oldest (`TurnFailed{Timeout}`), so a backend
+/// that opens turns without end cannot grow the engine's memory.
+pub(crate) const OPEN_TURNS: usize = 64;
 
 /// What to do with an event after turn bookkeeping.
 enum Keep {
@@ -34,19 +40,13 @@ enum Keep {
 struct OpenTurn {
     id: String,
     conversation_id: Option<String>,
-    open_tools: Vec<String>,
-    closed_tools: VecDeque<String>,
+    open_tools: BoundedSet<String>,
+    closed_tools: BoundedSet<String>,
     deadline: Instant,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PartKey {
-    /// Unique per tracked part (cheap identity for coalescing).
-    id: usize,
-    message: Option<String>,
-    part: Option<String>,
-    channel: TextChannel,
-}
+/// A text part: (message, part, channel).
+type PartKey = (Option<String>, Option<String>, TextChannel);
 
 /// Length of a part's text in characters: on the wire (the backend's offsets) and as shown to
 /// the app (shorter only after text was lost to a gap).
@@ -70,9 +70,9 @@ pub(crate) struct Turns {
     timeout: Duration,
     coalesce: Duration,
     open: Vec<OpenTurn>,
-    closed: HashSet<String, FnvBuild>,
-    closed_order: VecDeque<String>,
-    parts: VecDeque<(PartKey, PartLen)>,
+    closed: BoundedSet<String>,
+    /// Each part's length, with an id unique per tracked part (cheap identity for coalescing).
+    parts: BoundedMap<PartKey, (usize, PartLen)>,
     next_part: usize,
     held: Option<Held>,
 }
@@ -83,9 +83,8 @@ impl Turns {
             timeout,
             coalesce,
             open: Vec::new(),
-            closed: HashSet::with_capacity_and_hasher(CLOSED_TURNS, FnvBuild::default()),
-            closed_order: VecDeque::with_capacity(CLOSED_TURNS),
-            parts: VecDeque::with_capacity(16),
+            closed: BoundedSet::new(CLOSED_TURNS),
+            parts: BoundedMap::new(PARTS),
             next_part: 0,
             held: None,
         }
@@ -115,11 +114,10 @@ impl Turns {
         }
         match &mut item.event {
             Event::TextDelta { channel, update } => {
-                let (message, part) = (item.message_id.as_deref(), item.part_id.as_deref());
-                let slot = self.part_slot(message, part, *channel);
+                let slot: PartKey = (item.message_id.clone(), item.part_id.clone(), *channel);
                 match update {
                     TextUpdate::Append { text, offset: at } => {
-                        let known = slot.map_or(PartLen::default(), |i| self.parts[i].1);
+                        let known = self.parts.get(&slot).map_or(PartLen::default(), |p| p.1);
                         let start = offset.unwrap_or(known.wire);
                         let n = text.chars().count() as u64;
                         if start.saturating_add(n) <= known.wire {
@@ -138,7 +136,7 @@ impl Turns {
                             wire: start.max(known.wire) + m,
                             app: known.app + m,
                         };
-                        let key = self.set_part_len(slot, message, part, *channel, len);
+                        let key = self.set_part_len(slot, len);
                         if !self.coalesce.is_zero() {
                             self.hold(now, key, item, out);
                             return;
@@ -147,14 +145,14 @@ impl Turns {
                     TextUpdate::Replace { text } => {
                         let n = text.chars().count() as u64;
                         let len = PartLen { wire: n, app: n };
-                        self.set_part_len(slot, message, part, *channel, len);
+                        self.set_part_len(slot, len);
                     }
                 }
             }
             Event::MessageCompleted { .. } => {
                 let message = item.message_id.clone();
                 self.parts
-                    .retain(|(k, _)| k.message != message || message.is_none());
+                    .retain(|k, _| k.0 != message || message.is_none());
             }
             _ => {}
         }
@@ -246,6 +244,12 @@ impl Turns {
             Some(t) => t.deadline = deadline,
             None => {
                 self.flush(out);
+                if self.open.len() >= OPEN_TURNS {
+                    let id = self.open[0].id.clone();
+                    let why = format!("more than {OPEN_TURNS} turns open at once: the oldest ends");
+                    let terminal = self.synth(0, TurnError::new(TurnErrorCode::Timeout, why));
+                    self.close_turn(&id, out, Some(terminal));
+                }
                 if !is_start {
                     let mut start = Item::new(Event::TurnStarted { reply_to: None });
                     start.conversation_id = item.conversation_id.clone();
@@ -255,8 +259,8 @@ impl Turns {
                 self.open.push(OpenTurn {
                     id: turn.to_string(),
                     conversation_id: item.conversation_id.clone(),
-                    open_tools: Vec::new(),
-                    closed_tools: VecDeque::new(),
+                    open_tools: BoundedSet::new(TOOLS_PER_TURN),
+                    closed_tools: BoundedSet::new(TOOLS_PER_TURN),
                     deadline,
                 });
             }
@@ -281,9 +285,7 @@ impl Turns {
                 if t.open_tools.contains(tool_id) || t.closed_tools.contains(tool_id) {
                     return false;
                 }
-                if t.open_tools.len() < TOOLS_PER_TURN {
-                    t.open_tools.push(tool_id.clone());
-                }
+                t.open_tools.insert(tool_id.clone());
                 true
             }
             Event::ToolArgsDelta { tool_id, .. } | Event::ToolProgress { tool_id, .. } => {
@@ -291,20 +293,15 @@ impl Turns {
                     return false;
                 }
                 // its start was lost (gap): track it anyway so it still gets a terminal event
-                if !t.open_tools.contains(tool_id) && t.open_tools.len() < TOOLS_PER_TURN {
-                    t.open_tools.push(tool_id.clone());
-                }
+                t.open_tools.insert(tool_id.clone());
                 true
             }
             Event::ToolCompleted { tool_id, .. } | Event::ToolFailed { tool_id, .. } => {
                 if t.closed_tools.contains(tool_id) {
                     return false;
                 }
-                t.open_tools.retain(|x| x != tool_id);
-                if t.closed_tools.len() >= TOOLS_PER_TURN {
-                    t.closed_tools.pop_front();
-                }
-                t.closed_tools.push_back(tool_id.clone());
+                t.open_tools.remove(tool_id.as_str());
+                t.closed_tools.insert(tool_id.clone());
                 true
             }
             _ => true,
@@ -317,7 +314,7 @@ impl Turns {
             return;
         };
         let turn = self.open.remove(i);
-        for tool_id in turn.open_tools {
+        for tool_id in turn.open_tools.iter().cloned() {
             let mut item = Item::new(Event::ToolFailed {
                 tool_id,
                 error: "the turn ended before the tool call".into(),
@@ -329,13 +326,7 @@ impl Turns {
         if let Some(t) = terminal {
             out.push(t);
         }
-        if self.closed_order.len() >= CLOSED_TURNS {
-            if let Some(old) = self.closed_order.pop_front() {
-                self.closed.remove(&old);
-            }
-        }
-        self.closed.insert(turn.id.clone());
-        self.closed_order.push_back(turn.id);
+        self.closed.insert(turn.id);
     }
 
     fn hold(&mut self, now: Instant, key: usize, item: Item, out: &mut Vec<Item>) {
@@ -376,42 +367,15 @@ impl Turns {
         });
     }
 
-    fn part_slot(
-        &self,
-        message: Option<&str>,
-        part: Option<&str>,
-        channel: TextChannel,
-    ) -> Option<usize> {
-        self.parts.iter().rposition(|(k, _)| {
-            k.channel == channel && k.message.as_deref() == message && k.part.as_deref() == part
-        })
-    }
-
-    /// Stores the length in `slot` (or a new entry, evicting the oldest at the bound); returns
-    /// the part's key index for coalescing.
-    fn set_part_len(
-        &mut self,
-        slot: Option<usize>,
-        message: Option<&str>,
-        part: Option<&str>,
-        channel: TextChannel,
-        len: PartLen,
-    ) -> usize {
-        if let Some(i) = slot {
-            self.parts[i].1 = len;
-            return self.parts[i].0.id;
-        }
-        if self.parts.len() >= PARTS {
-            self.parts.pop_front();
+    /// Stores the length of part `slot` (a new entry evicts the oldest part at the bound);
+    /// returns the part's id for coalescing.
+    fn set_part_len(&mut self, slot: PartKey, len: PartLen) -> usize {
+        if let Some((id, known)) = self.parts.get_mut(&slot) {
+            *known = len;
+            return *id;
         }
         self.next_part += 1;
-        let key = PartKey {
-            id: self.next_part,
-            message: message.map(str::to_string),
-            part: part.map(str::to_string),
-            channel,
-        };
-        self.parts.push_back((key, len));
+        let _ = self.parts.insert(slot, (self.next_part, len));
         self.next_part
     }
 }

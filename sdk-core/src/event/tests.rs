@@ -38,6 +38,7 @@ fn every_variant_is_documented() {
     let all = [
         "stateChanged",
         "discontinuity",
+        "backendUnavailable",
         "heartbeat",
         "messageStatus",
         "turnStarted",

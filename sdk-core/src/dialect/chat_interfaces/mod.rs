@@ -40,8 +40,6 @@ mod reorder;
 mod stream;
 mod wire;
 
-use std::collections::BTreeMap;
-
 use super::codec_kit::errors::{error_event, http_failure};
 use super::codec_kit::{
     ErrorBody, Params, Secret, credentials, custom_headers, join_url, opt_param, param, url_encode,
@@ -50,6 +48,7 @@ use super::{
     Actions, Capabilities, ConnectContext, Decoded, Dialect, Disconnect, Failure, FailureKind,
     HttpSpec, Liveness, Outbound, TransportEvent,
 };
+use crate::engine::bounded::BoundedMap;
 use crate::error::DialectError;
 use crate::event::{Event, FailReason};
 use crate::ids::{ClientId, DedupKey, RequestId};
@@ -58,6 +57,9 @@ use wire::SendMessage;
 
 /// Driver-side timeout of the REST calls (not the event stream, watched by the idle timeout).
 const REST_TIMEOUT_MS: u64 = 30_000;
+
+/// Message POSTs in flight remembered (more than the engine's queue ever holds at once).
+const POSTS_CAP: usize = 256;
 
 /// The default interface slug, accepted by `chatwire-mock`.
 pub const DEFAULT_SLUG: &str = "demo";
@@ -80,7 +82,7 @@ pub struct ChatInterfaces {
     session: Option<Secret>,
     step: Step,
     /// Message POSTs in flight.
-    posts: BTreeMap<RequestId, ClientId>,
+    posts: BoundedMap<RequestId, ClientId>,
     history: Option<RequestId>,
     /// Decoding state of the stream.
     state: stream::State,
@@ -144,7 +146,7 @@ impl ChatInterfaces {
             extra_headers: custom_headers(params),
             session: opt_param(params, "session_token").map(Secret::new),
             step: Step::Idle,
-            posts: BTreeMap::new(),
+            posts: BoundedMap::new(POSTS_CAP),
             history: None,
             state: stream::State::default(),
             order: reorder::SseOrder::new(opt_param(params, "reorder").as_deref() != Some("off")),
@@ -267,7 +269,7 @@ impl Dialect for ChatInterfaces {
                     .header("Idempotency-Key", client_id.to_string())
                     .body(body)
                     .timeout_ms(REST_TIMEOUT_MS);
-                self.posts.insert(out.http(spec), client_id);
+                let _ = self.posts.insert(out.http(spec), client_id);
                 Ok(())
             }
             Outbound::Audio { .. } => Err(DialectError::Unsupported("audio")),

@@ -2,31 +2,42 @@
 //! SSE `id` as dedup key and cursor, executions as turns, and the gap check of the `connected`
 //! event after a reconnection.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::wire::{self, HistoryMessage, Inbound, Parsed};
 use crate::dialect::codec_kit::errors::{error_event, protocol_error};
 use crate::dialect::{Actions, Decoded};
+use crate::engine::bounded::{BoundedMap, BoundedSet};
 use crate::event::{Event, Role, TextChannel, TurnError, TurnErrorCode, Usage};
 use crate::ids::{ClientId, Cursor, DedupKey};
 use crate::sse;
 
-/// Most entries kept in each map and set.
-const CAP: usize = 256;
+/// Most entries kept in each map and set (evicted oldest first, by insertion).
+pub(super) const CAP: usize = 256;
 
 /// What the decoder remembers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct State {
     /// The cursor the current stream resumed from (`Last-Event-ID`), until `connected` is seen.
     pub resume_from: Option<String>,
     /// Executions started by this client: execution id -> client id.
-    executions: BTreeMap<String, ClientId>,
+    executions: BoundedMap<String, ClientId>,
     /// Replies that had tokens (their `message` event completes them).
-    streamed: BTreeSet<String>,
+    streamed: BoundedSet<String>,
     /// The execution each reply belongs to.
-    reply_exec: BTreeMap<String, String>,
+    reply_exec: BoundedMap<String, String>,
     /// Bumped for every new session: SSE ids restart with a session, so keys carry it.
     generation: u32,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            resume_from: None,
+            executions: BoundedMap::new(CAP),
+            streamed: BoundedSet::new(CAP),
+            reply_exec: BoundedMap::new(CAP),
+            generation: 0,
+        }
+    }
 }
 
 impl State {
@@ -38,7 +49,7 @@ impl State {
 
     /// Records an execution started by `client_id`.
     pub(super) fn own_execution(&mut self, execution: String, client_id: ClientId) {
-        capped_insert(&mut self.executions, execution, client_id);
+        let _ = self.executions.insert(execution, client_id);
     }
 
     /// Decodes one event; returns `true` when the stream restarted past the cursor (a gap the
@@ -136,7 +147,7 @@ impl State {
                 let mut v = Vec::new();
                 if let Some(t) = &turn {
                     v.push(self.started(t));
-                    capped_insert(&mut self.reply_exec, reply.clone(), t.clone());
+                    let _ = self.reply_exec.insert(reply.clone(), t.clone());
                 }
                 if self.streamed.insert(reply.clone()) {
                     let start = Decoded::new(Event::MessageStarted {
@@ -147,9 +158,6 @@ impl State {
                             .message(reply.clone())
                             .dedup(DedupKey::Id(format!("{reply}:start"))),
                     );
-                    while self.streamed.len() > CAP {
-                        self.streamed.pop_first();
-                    }
                 }
                 v.push(with_key(
                     Decoded::text(TextChannel::Text, text, None).message(reply),
@@ -210,14 +218,14 @@ impl State {
         let turn = m
             .execution_id
             .clone()
-            .or_else(|| self.reply_exec.get(&id).cloned());
+            .or_else(|| self.reply_exec.get(id.as_str()).cloned());
         let role = match m.role.as_str() {
             "user" => Role::User,
             "system" => Role::System,
             "tool" => Role::Tool,
             _ => Role::Assistant,
         };
-        let event = if self.streamed.contains(&id) {
+        let event = if self.streamed.contains(id.as_str()) {
             Event::MessageCompleted { text: m.content }
         } else {
             Event::Message {
@@ -290,11 +298,4 @@ fn sse_key(generation: u32, id: &str, event: &sse::Event) -> DedupKey {
 
 fn pos(n: Option<i64>) -> Option<u64> {
     n.and_then(|n| u64::try_from(n).ok())
-}
-
-fn capped_insert<V>(map: &mut BTreeMap<String, V>, key: String, value: V) {
-    map.insert(key, value);
-    while map.len() > CAP {
-        map.pop_first();
-    }
 }

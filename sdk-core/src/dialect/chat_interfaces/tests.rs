@@ -467,3 +467,51 @@ fn reordered_and_duplicated_events_are_delivered_once_in_order() {
     assert_eq!(names(&got), ["turnStarted", "messageStarted", "textDelta"]);
     assert!(matches!(got.last(), Some(Action::Fail(_))));
 }
+
+/// Regression (issue 8, finding 2): the set of streamed replies evicted the id that *sorts*
+/// first, so once the backend's ids passed `msg-9999` each new `msg-10xxx` was evicted as soon
+/// as it was added and its final `message` arrived as a second, stand-alone reply. Hundreds of
+/// replies across the digit boundary, each streamed then completed: every one completes the
+/// streamed reply, none stands alone.
+#[test]
+fn reply_ids_crossing_a_digit_boundary_keep_completing_their_stream() {
+    let (mut d, stream, _) = ready();
+    let mut out = actions(10);
+    let connected = sse("1", "connected", json!({"sessionToken":"st-1"}));
+    feed(&mut d, stream, &[connected], &mut out);
+    out.take();
+    let mut sse_id = 1u64;
+    let mut next = |event: &str, data: serde_json::Value| {
+        sse_id += 1;
+        sse(&sse_id.to_string(), event, data)
+    };
+    for n in 9_700..10_300u64 {
+        let (exec, msg) = (format!("e{n}"), format!("msg-{n}"));
+        let events = [
+            next(
+                "token",
+                json!({"token":"hi","executionId":exec,"messageId":msg}),
+            ),
+            next(
+                "message",
+                json!({"message":{"id":msg,"role":"assistant","content":"hi"},"executionId":exec}),
+            ),
+        ];
+        feed(&mut d, stream, &events, &mut out);
+        let got = out.take();
+        let completed = emitted(&got)
+            .iter()
+            .filter(|e| matches!(e.event, Event::MessageCompleted { .. }))
+            .count();
+        let standalone = emitted(&got)
+            .iter()
+            .filter(|e| matches!(e.event, Event::Message { .. }))
+            .count();
+        assert_eq!(
+            (completed, standalone),
+            (1, 0),
+            "reply {msg}: {:?}",
+            names(&got)
+        );
+    }
+}

@@ -54,6 +54,7 @@ impl ChatV2 {
                 }
                 let turn = self.head(&frame, out);
                 let reply = message_id.unwrap_or_else(|| format!("{turn}:reply"));
+                self.name_reply(&turn, &reply);
                 if !is_final {
                     let d = Decoded::replace(TextChannel::Text, content.clone());
                     let key = format!("{turn}:snapshot:{}", content.chars().count());
@@ -159,7 +160,7 @@ impl ChatV2 {
         if !self.attempts.contains_key(&client_id) {
             return; // not a message of this client
         }
-        if self.ended_messages.iter().any(|(c, _)| *c == client_id) {
+        if self.ended_messages.contains_key(&client_id) {
             return; // a repeated ack of a message whose turn already ended
         }
         if let Some(q) = self
@@ -169,9 +170,12 @@ impl ChatV2 {
         {
             // A re-ack, or the turn's frames overtook its ack: only the server id is new.
             q.user_msg = user_msg.or(q.user_msg.take());
+            let user_msg = q.user_msg.clone();
+            self.ack_once(client_id, user_msg, out);
             return;
         }
-        let turn = self.queue_turn(client_id, user_msg, frame, out);
+        let turn = self.queue_turn(client_id, user_msg.clone(), frame, out);
+        self.ack_once(client_id, user_msg, out);
         let ack = Decoded::new(Event::Status {
             status: AgentStatus::Acknowledged,
         });
@@ -193,11 +197,15 @@ impl ChatV2 {
         } else {
             format!("{client_id}#{attempt}")
         };
+        if self.turns.len() >= super::QUEUE_CAP {
+            self.turns.pop_front();
+        }
         self.turns.push_back(Queued {
             client_id: Some(client_id),
             turn: turn.clone(),
             user_msg,
             replace_next: attempt > 1,
+            reply: None,
         });
         let started = Decoded::new(Event::TurnStarted {
             reply_to: Some(client_id.to_string()),
@@ -265,6 +273,7 @@ impl ChatV2 {
         }
         let turn = self.head(frame, out);
         let reply = token.message_id.unwrap_or_else(|| format!("{turn}:reply"));
+        self.name_reply(&turn, &reply);
         let stream = format!("{turn}/{reply}");
         let started = self.streams.contains(&stream);
         if !started {
@@ -317,9 +326,23 @@ impl ChatV2 {
         }
     }
 
+    /// Remembers `reply` as the reply of queued turn `turn` (for recovery from the history).
+    fn name_reply(&mut self, turn: &str, reply: &str) {
+        if let Some(q) = self.turns.iter_mut().find(|q| q.turn == turn) {
+            q.reply.get_or_insert_with(|| reply.to_string());
+        }
+    }
+
+    /// Acks `client_id` to the engine, once.
+    fn ack_once(&mut self, client_id: ClientId, user_msg: Option<String>, out: &mut Actions) {
+        if self.acked.insert(client_id) {
+            out.ack(client_id, user_msg);
+        }
+    }
+
     /// The final message: `MessageCompleted` (or a complete `Message` when nothing was
     /// streamed), `TurnCompleted`, and the message is acked.
-    fn complete(
+    pub(super) fn complete(
         &mut self,
         turn: String,
         reply: String,
@@ -360,7 +383,7 @@ impl ChatV2 {
             format!("{turn}:message"),
             out,
         );
-        remember(&mut self.ended_replies, reply);
+        self.ended_replies.insert(reply);
         let done = Event::TurnCompleted {
             finish_reason: Some("stop".into()),
             usage: None,
@@ -396,6 +419,7 @@ impl ChatV2 {
             turn: turn.clone(),
             user_msg: None,
             replace_next: false,
+            reply: None,
         });
         self.current = Some(turn.clone());
         let started = Decoded::new(Event::TurnStarted { reply_to: None }).turn(turn.clone());
@@ -424,8 +448,8 @@ impl ChatV2 {
             self.current = None;
         }
         if let Some(client_id) = q.client_id {
-            remember(&mut self.ended_messages, (client_id, q.user_msg.clone()));
-            out.ack(client_id, q.user_msg);
+            let _ = self.ended_messages.insert(client_id, q.user_msg.clone());
+            self.ack_once(client_id, q.user_msg, out);
         }
     }
 
@@ -440,7 +464,7 @@ impl ChatV2 {
 
     /// Whether `reply` is the id of a reply whose turn already ended.
     fn reply_ended(&self, reply: Option<&str>) -> bool {
-        reply.is_some_and(|r| self.ended_replies.iter().any(|m| m == r))
+        reply.is_some_and(|r| self.ended_replies.contains(r))
     }
 
     /// The generation of the unindexed frames: the current connection.
@@ -460,12 +484,4 @@ impl ChatV2 {
             None => d,
         }
     }
-}
-
-/// Appends to a ring of the last 64 ended messages or replies.
-fn remember<T>(ring: &mut std::collections::VecDeque<T>, item: T) {
-    if ring.len() >= 64 {
-        ring.pop_front();
-    }
-    ring.push_back(item);
 }

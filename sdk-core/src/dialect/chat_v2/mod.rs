@@ -13,13 +13,27 @@
 //!
 //! The server answers each message with `ack {id, message_id}` and runs turns in order, so acked
 //! messages form a queue and the turn frames (`status`, `tool`, `token`, the final `message`,
-//! `error`, `cancelled`) belong to its head. A message is acked (for the engine) when its turn has
-//! ended — the final `message`, an `error` or `cancelled` — not at the server's `ack`: the
-//! protocol has no resume, so a turn cut by a dropped connection must be re-sent. The engine then
-//! reports a `Discontinuity`, fails the interrupted turn and re-sends the message with the same
-//! `id` (the server acks it as a duplicate without running it twice, and replays its frames). The
+//! `error`, `cancelled`) belong to its head. A message is acked (for the engine) at the server's
+//! `ack` (or when its turn ends, if the ack was lost), and **an acked message is never sent
+//! again**: a backend that does not deduplicate by id would answer it twice.
+//!
+//! # Resume: the session history
+//!
+//! The socket has no resume position, but a new socket on the same session receives the turns
+//! that are still running, and the session's history (`GET /v2/chat/{session_id}/history`, on
+//! the same host over HTTP) lists every completed reply. So after a reconnection the acked turns
+//! the old socket cut stay open: the dialect fetches the history once the new socket is open,
+//! and a reply listed there — paired with its message by `reply_to`, or by the reply id seen
+//! streaming, never by position — completes its turn (the text the tokens did not deliver,
+//! `MessageCompleted`, `TurnCompleted`, with the same dedup keys a final `message` would have,
+//! so a reply that also arrives on the socket is shown once). A reply not listed yet is still
+//! running and finishes on the socket; a turn that ended without a reply while the socket was
+//! down ends with the engine's turn timeout. A message sent but never acked is re-sent by the
+//! engine under the same `id` (the server acks it as a duplicate without running it twice); the
 //! re-sent turn gets a new turn id (`<client id>#<attempt>`), and its first text delta is a
-//! `Replace`, so the partial text of the interrupted attempt is replaced, never doubled.
+//! `Replace`, so partial text of the interrupted attempt is replaced, never doubled. The turns
+//! a dropped socket leaves unrecoverable — of a message not acked yet (re-sent as that new
+//! turn), or of another client — end there with `TurnFailed{disconnected}`.
 //!
 //! Tokens are ordered and deduplicated by `index` within their message when the server numbers
 //! them; every dedup key is scoped to the turn attempt. The protocol document defines no index,
@@ -39,20 +53,23 @@
 //! (audio, default 16000), `header.<Name>`.
 
 mod inbound;
+mod recover;
 mod wire;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::codec_kit::errors::{close_failure, protocol_error};
 use super::codec_kit::order::Streams;
 use super::codec_kit::{
-    Params, Secret, credentials, custom_headers, join_url, opt_param, param, to_ws_url, url_encode,
+    Params, Secret, credentials, custom_headers, join_url, opt_param, param, to_http_url,
+    to_ws_url, url_encode,
 };
 use super::{
     Actions, Capabilities, ConnectContext, Dialect, Disconnect, Liveness, Outbound, TransportEvent,
 };
+use crate::engine::bounded::{BoundedMap, BoundedSet};
 use crate::error::DialectError;
-use crate::ids::{ClientId, ConnId};
+use crate::ids::{ClientId, ConnId, RequestId};
 use wire::{AudioMessage, Bare, TextMessage};
 
 /// The default session id (any id works with `chatwire-mock`).
@@ -64,13 +81,17 @@ pub const DEFAULT_SESSION: &str = "demo-session";
 /// use chatwire::dialect::{Dialect, chat_v2::ChatV2};
 /// let d = ChatV2::new("https://chat.example.com");
 /// assert_eq!(d.name(), "chat-v2");
-/// assert!(d.capabilities().audio && d.capabilities().cancel && !d.capabilities().resume);
+/// assert!(d.capabilities().audio && d.capabilities().cancel && d.capabilities().resume);
 /// ```
 #[derive(Debug)]
 pub struct ChatV2 {
     session: String,
     /// The socket URL without credentials (the token is added at connect time).
     url: String,
+    /// `GET` URL of the session history (recovery of cut replies).
+    history_url: String,
+    /// The history request in flight, if any.
+    history_req: Option<RequestId>,
     token: Option<Secret>,
     sample_rate: u32,
     extra_headers: Vec<(String, String)>,
@@ -83,12 +104,14 @@ pub struct ChatV2 {
     /// The running turn's id, once its first frame arrived.
     current: Option<String>,
     /// How many times each recent message was sent.
-    attempts: BTreeMap<ClientId, u32>,
-    /// Messages (client id, server id) and reply ids of recently ended turns: a repeated
+    attempts: BoundedMap<ClientId, u32>,
+    /// Messages already acked to the engine.
+    acked: BoundedSet<ClientId>,
+    /// Messages (client id -> server id) and reply ids of recently ended turns: a repeated
     /// `ack`, token, final `message`, `error` or `cancelled` arriving after its turn ended is a
     /// duplicate, never the start or the end of the next turn.
-    ended_messages: VecDeque<(ClientId, Option<String>)>,
-    ended_replies: VecDeque<String>,
+    ended_messages: BoundedMap<ClientId, Option<String>>,
+    ended_replies: BoundedSet<String>,
     streams: Streams,
     /// The connection generation and ordinal of the last `audio` frame: its dedup key.
     audio_seq: (u64, u64),
@@ -106,7 +129,16 @@ struct Queued {
     user_msg: Option<String>,
     /// The next text delta replaces the reply (first text of a re-sent turn).
     replace_next: bool,
+    /// The reply's id, once a token or the final message named it.
+    reply: Option<String>,
 }
+
+/// Bounds of the id maps (attempts, acked) and of the rings of ended messages and replies.
+const IDS_CAP: usize = 256;
+const ENDED_CAP: usize = 64;
+/// Most turns queued (acked and not ended) or messages awaiting their ack; past it the oldest
+/// is forgotten (its turn then ends with the engine's turn timeout).
+const QUEUE_CAP: usize = 256;
 
 impl ChatV2 {
     /// A dialect for the server at `base_url`, session [`DEFAULT_SESSION`].
@@ -121,9 +153,13 @@ impl ChatV2 {
         let token = token.or(api_key);
         let path = format!("/v2/chat/{}", url_encode(&session));
         let url = join_url(&to_ws_url(base_url.trim_end_matches('/')), &path);
+        let history_url =
+            join_url(&to_http_url(base_url.trim_end_matches('/')), &path) + "/history";
         ChatV2 {
             session,
             url,
+            history_url,
+            history_req: None,
             token,
             sample_rate: opt_param(params, "sample_rate")
                 .and_then(|s| s.parse().ok())
@@ -133,9 +169,10 @@ impl ChatV2 {
             turns: VecDeque::new(),
             sent: VecDeque::new(),
             current: None,
-            attempts: BTreeMap::new(),
-            ended_messages: VecDeque::new(),
-            ended_replies: VecDeque::new(),
+            attempts: BoundedMap::new(IDS_CAP),
+            acked: BoundedSet::new(IDS_CAP),
+            ended_messages: BoundedMap::new(ENDED_CAP),
+            ended_replies: BoundedSet::new(ENDED_CAP),
             streams: Streams::new(32),
             audio_seq: (0, 0),
             foreign_turns: 0,
@@ -151,6 +188,7 @@ impl Dialect for ChatV2 {
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::none();
         c.acks = true;
+        c.resume = true;
         c.audio = true;
         c.tools = true;
         c.cancel = true;
@@ -170,7 +208,20 @@ impl Dialect for ChatV2 {
 
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
         match event {
-            TransportEvent::SocketOpened { conn } if Some(conn) == self.conn => out.ready(),
+            TransportEvent::SocketOpened { conn } if Some(conn) == self.conn => {
+                out.ready();
+                self.fetch_history(out);
+            }
+            TransportEvent::HttpResponse {
+                id, status, body, ..
+            } if Some(id) == self.history_req => {
+                self.history_req = None;
+                self.on_history(Ok((status, body)), out);
+            }
+            TransportEvent::HttpFailed { id, error } if Some(id) == self.history_req => {
+                self.history_req = None;
+                self.on_history(Err(error), out);
+            }
             TransportEvent::SocketText { conn, text } if Some(conn) == self.conn => {
                 match wire::parse_frame(text.as_bytes()) {
                     Ok(frame) => self.on_frame(frame, out),
@@ -231,12 +282,14 @@ impl Dialect for ChatV2 {
         Ok(())
     }
 
-    fn disconnect(&mut self, _reason: Disconnect, _out: &mut Actions) {
-        // The engine fails the open turns and re-sends the unacked messages.
+    fn disconnect(&mut self, _reason: Disconnect, out: &mut Actions) {
+        // Acked turns stay queued for recovery (history, or the new socket); the others end
+        // here; the engine re-sends the unacked messages.
         self.conn = None;
-        self.turns.clear();
+        self.history_req = None;
         self.sent.clear();
         self.current = None;
+        self.fail_unrecoverable_turns(out);
     }
 }
 
@@ -248,11 +301,15 @@ impl ChatV2 {
         {
             self.sent.push_back(client_id);
         }
-        let n = self.attempts.entry(client_id).or_insert(0);
-        *n = n.saturating_add(1);
-        let n = *n;
-        while self.attempts.len() > 256 {
-            self.attempts.pop_first();
+        let n = self
+            .attempts
+            .get(&client_id)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(1);
+        let _ = self.attempts.insert(client_id, n);
+        if self.sent.len() > QUEUE_CAP {
+            self.sent.pop_front();
         }
         n
     }

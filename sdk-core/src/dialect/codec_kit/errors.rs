@@ -14,16 +14,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{bool_field, int_field, parse_json, str_field, summarize};
-use crate::dialect::{Decoded, Failure, FailureKind};
+use crate::dialect::{Decoded, Failure, FailureKind, RetryAfter, retry_after_header};
 use crate::event::{ErrorKind, Event, TurnError, TurnErrorCode};
 use crate::io::CloseReason;
-
-/// `Retry-After` as delta-seconds (`"5"`, `"1.5"`), in milliseconds. HTTP-dates need a wall
-/// clock the core does not have, so they yield `None` (the engine's floors apply instead).
-pub(crate) fn parse_retry_after_ms(value: &str) -> Option<u64> {
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).min(86_400_000.0) as u64)
-}
 
 /// The fields of a backend error body, read tolerantly: the seed's
 /// `{"detail","type","code","retryable"}`, FastAPI's `{"detail": [..validation..]}`, OpenAI's
@@ -167,14 +160,6 @@ impl FailureClass {
     }
 }
 
-/// The `Retry-After` header (delta-seconds, fractions allowed) of a response, in milliseconds.
-pub(crate) fn retry_after_header(headers: &[(String, String)]) -> Option<u64> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, v)| parse_retry_after_ms(v))
-}
-
 /// A classified connection failure from an unsuccessful HTTP response: the status and the
 /// body's `code`/`type` choose the kind, `Retry-After` (header, else the body's
 /// `retry_after`) the server hint.
@@ -184,9 +169,13 @@ pub(crate) fn http_failure(status: u16, headers: &[(String, String)], body: &[u8
     let detail = parsed.message.clone().unwrap_or_else(|| "no detail".into());
     let mut failure = Failure::new(class.failure_kind(), format!("HTTP {status}: {detail}"));
     failure.http_status = Some(status);
-    let hint = retry_after_header(headers).or(parsed.retry_after_ms);
+    let hint = retry_after_header(headers).or_else(|| {
+        parsed
+            .retry_after_ms
+            .map(|ms| RetryAfter::Delay(Duration::from_millis(ms)))
+    });
     match hint {
-        Some(ms) => failure.with_retry_after(Duration::from_millis(ms)),
+        Some(hint) => failure.with_retry_hint(hint),
         None => failure,
     }
 }
@@ -409,9 +398,17 @@ mod tests {
 
     #[test]
     fn retry_after_values() {
-        assert_eq!(parse_retry_after_ms("5"), Some(5000));
-        assert_eq!(parse_retry_after_ms(" 1.5 "), Some(1500));
-        assert_eq!(parse_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after_ms("-3"), None);
+        let h = |v: &str| vec![("Retry-After".to_string(), v.to_string())];
+        let f = |v: &str| http_failure(429, &h(v), b"");
+        assert_eq!(f("5").retry_after, Some(Duration::from_secs(5)));
+        assert_eq!(f(" 1.5 ").retry_after, Some(Duration::from_millis(1500)));
+        let dated = f("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(
+            (dated.retry_after, dated.retry_at_unix_ms),
+            (None, Some(1_445_412_480_000))
+        );
+        assert_eq!(f("-3").retry_after, None);
+        let year = f("31536000").retry_after;
+        assert_eq!(year, Some(Duration::from_secs(31_536_000)), "not clamped");
     }
 }

@@ -7,6 +7,7 @@
 //! clock. Timestamps that need "now" are left to the engine, which owns time.
 
 pub(crate) mod errors;
+pub(crate) mod history;
 pub(crate) mod order;
 
 pub(crate) use errors::ErrorBody;
@@ -142,7 +143,7 @@ pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -180,6 +181,17 @@ pub(crate) fn to_ws_url(base: &str) -> String {
         format!("wss://{rest}")
     } else if let Some(rest) = base.strip_prefix("http://") {
         format!("ws://{rest}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// `ws(s)://` -> `http(s)://`; a base already in `http(s)://` is kept.
+pub(crate) fn to_http_url(base: &str) -> String {
+    if let Some(rest) = base.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = base.strip_prefix("ws://") {
+        format!("http://{rest}")
     } else {
         base.to_string()
     }
@@ -291,6 +303,9 @@ mod tests {
         assert_eq!(join_url("http://h:1/", "/x"), "http://h:1/x");
         assert_eq!(to_ws_url("https://h/x"), "wss://h/x");
         assert_eq!(to_ws_url("http://h"), "ws://h");
+        assert_eq!(to_http_url("wss://h/x"), "https://h/x");
+        assert_eq!(to_http_url("ws://h"), "http://h");
+        assert_eq!(to_http_url("http://h"), "http://h");
         assert_eq!(
             summarize(&[b'a'; 200]).chars().count(),
             "200 bytes: ".len() + 121

@@ -18,13 +18,17 @@
 //! the wire has no key; [`ChunkOrder::close`] then repairs the text with a `Replace` of the final
 //! full text, when the backend sends one.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
 use std::hash::BuildHasherDefault;
 
 use crate::engine::IdHasher;
+use crate::engine::bounded::{BoundedMap, BoundedSet};
 
 /// Most chunks held back waiting for a missing index before the gap is skipped.
 pub(crate) const MAX_PENDING: usize = 256;
+
+/// Wire keys (server event ids) of unindexed chunks remembered per message.
+pub(crate) const SEEN_KEYS: usize = 1024;
 
 /// One chunk ready to append: its index, its character offset in the message, its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +58,19 @@ pub(crate) enum Closing {
 }
 
 /// The ordering state of one streamed message.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ChunkOrder {
     /// The next index to deliver.
     next: u64,
-    /// Chunks that arrived ahead of `next`.
+    /// Chunks that arrived ahead of `next`, by index (an order buffer: it drains in index
+    /// order, so it is kept sorted; at `MAX_PENDING` it is flushed, never evicted).
     pending: BTreeMap<u64, String>,
     /// Characters delivered so far.
     chars: u64,
     /// The text delivered so far.
     text: String,
     /// Fingerprints of the wire keys (server event ids) of unindexed chunks seen.
-    seen: HashSet<u64, BuildHasherDefault<IdHasher>>,
+    seen: BoundedSet<u64, BuildHasherDefault<IdHasher>>,
     /// The generation of the unindexed chunks counted by `ordinal`.
     generation: u64,
     /// Unindexed chunks accepted on `generation` so far.
@@ -76,12 +81,25 @@ pub(crate) struct ChunkOrder {
     closed: bool,
 }
 
+impl Default for ChunkOrder {
+    fn default() -> ChunkOrder {
+        ChunkOrder::starting_at(0)
+    }
+}
+
 impl ChunkOrder {
     /// A stream whose first chunk has index `first` (0 or 1 depending on the backend).
     pub(crate) fn starting_at(first: u64) -> ChunkOrder {
         ChunkOrder {
             next: first,
-            ..ChunkOrder::default()
+            pending: BTreeMap::new(),
+            chars: 0,
+            text: String::new(),
+            seen: BoundedSet::new(SEEN_KEYS),
+            generation: 0,
+            ordinal: 0,
+            gapped: false,
+            closed: false,
         }
     }
 
@@ -220,39 +238,26 @@ impl ChunkOrder {
 /// oldest is forgotten beyond `capacity`).
 #[derive(Debug, Clone)]
 pub(crate) struct Streams {
-    capacity: usize,
-    list: VecDeque<(String, ChunkOrder)>,
+    map: BoundedMap<String, ChunkOrder>,
 }
 
 impl Streams {
     /// At most `capacity` messages remembered (at least 1).
     pub(crate) fn new(capacity: usize) -> Streams {
         Streams {
-            capacity: capacity.max(1),
-            list: VecDeque::new(),
+            map: BoundedMap::new(capacity),
         }
     }
 
     /// The state of `message_id`, created with first index `first` when unknown.
     pub(crate) fn get(&mut self, message_id: &str, first: u64) -> &mut ChunkOrder {
-        let pos = match self.list.iter().position(|(id, _)| id == message_id) {
-            Some(pos) => pos,
-            None => {
-                if self.list.len() >= self.capacity {
-                    self.list.pop_front();
-                }
-                self.list
-                    .push_back((message_id.to_string(), ChunkOrder::starting_at(first)));
-                self.list.len() - 1
-            }
-        };
-        // In range: `pos` was just found, or is the index of the entry just pushed.
-        &mut self.list[pos].1
+        self.map
+            .get_or_insert_with(message_id.to_string(), || ChunkOrder::starting_at(first))
     }
 
     /// Whether `message_id` has been seen.
     pub(crate) fn contains(&self, message_id: &str) -> bool {
-        self.list.iter().any(|(id, _)| id == message_id)
+        self.map.contains_key(message_id)
     }
 }
 

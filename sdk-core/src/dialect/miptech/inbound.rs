@@ -14,9 +14,6 @@ use crate::dialect::{Actions, Decoded};
 use crate::event::{AgentStatus, Event, Role, TextChannel, Usage};
 use crate::ids::{ClientId, ConnId, Cursor, DedupKey};
 
-/// Most entries kept in the id maps (user message -> client, reply -> turn).
-const MAP_CAP: usize = 256;
-
 impl Miptech {
     pub(super) fn on_frame(&mut self, frame: Frame, out: &mut Actions) {
         if let Step::AwaitReady(conn) = self.step {
@@ -49,7 +46,7 @@ impl Miptech {
             } => {
                 let turn = self.turn_for(reply_to.as_deref(), &frame, out);
                 let reply = message_id.unwrap_or_else(|| format!("{turn}:reply"));
-                insert_capped(&mut self.replies, reply.clone(), turn.clone());
+                let _ = self.replies.insert(reply.clone(), turn.clone());
                 if let Some(t) = self.turn.as_mut() {
                     t.reply = Some(reply.clone());
                 }
@@ -133,8 +130,9 @@ impl Miptech {
         }
     }
 
-    /// `connection_ready`: join the chat, re-send the messages whose turn was interrupted, and
-    /// report ready (queued messages follow, after `join_chat`).
+    /// `connection_ready`: join the chat, ask the history for the replies of turns the dropped
+    /// socket cut (never re-sending their messages), and report ready (queued messages follow,
+    /// after `join_chat`).
     fn become_ready(&mut self, conn: ConnId, out: &mut Actions) {
         if let Some(chat) = self.chat_id.clone() {
             let join = wire::Outbound {
@@ -145,26 +143,19 @@ impl Miptech {
             };
             out.send_text(conn, wire::encode(&join));
         }
-        for (client_id, text) in self.unfinished.clone() {
-            out.send_text(conn, self.chat_message(client_id, &text));
-        }
-        let replayable = self.turn.as_ref().is_none_or(|t| {
-            self.users
-                .get(&t.id)
-                .is_some_and(|c| self.is_unfinished(*c))
-        });
-        if !replayable && let Some(turn) = self.turn.take() {
+        self.fetch_history(out);
+        let recoverable = self
+            .turn
+            .as_ref()
+            .is_none_or(|t| self.unfinished.contains_key(t.id.as_str()));
+        if !recoverable && let Some(turn) = self.turn.take() {
             out.discontinuity(format!(
-                "the chat was re-joined; turn {} cannot be replayed",
+                "the chat was re-joined; turn {} cannot be recovered",
                 turn.id
             ));
         }
         self.step = Step::Ready(conn);
         out.ready();
-    }
-
-    fn is_unfinished(&self, client_id: ClientId) -> bool {
-        self.unfinished.iter().any(|(c, _)| *c == client_id)
     }
 
     /// Stamps conversation, cursor, timestamp, raw frame and dedup key (the server's `event_id`
@@ -220,19 +211,17 @@ impl Miptech {
         let echoed = client.and_then(|c| c.parse::<ClientId>().ok());
         let client_id = match echoed {
             Some(c) => c,
-            None => match self.unacked.front() {
-                Some((c, _)) => *c,
+            None => match self.unacked.iter().next() {
+                Some(c) => *c,
                 None => return,
             },
         };
-        if let Some(pos) = self.unacked.iter().position(|(c, _)| *c == client_id) {
-            if let Some(entry) = self.unacked.remove(pos) {
-                self.unfinished.push(entry);
-            }
-            out.ack(client_id, message_id.clone());
+        let user_msg = message_id.clone().unwrap_or_else(|| client_id.to_string());
+        if self.unacked.remove(&client_id) {
+            let _ = self.unfinished.insert(user_msg.clone(), client_id);
+            out.ack(client_id, message_id);
         }
-        let user_msg = message_id.unwrap_or_else(|| client_id.to_string());
-        insert_capped(&mut self.users, user_msg.clone(), client_id);
+        let _ = self.users.insert(user_msg.clone(), client_id);
         let turn = self.turn_for(Some(&user_msg), frame, out);
         let d = Decoded::new(Event::Status {
             status: AgentStatus::Acknowledged,
@@ -301,7 +290,7 @@ impl Miptech {
         }
     }
 
-    fn on_complete(&mut self, c: Completed, frame: &Frame, out: &mut Actions) {
+    pub(super) fn on_complete(&mut self, c: Completed, frame: &Frame, out: &mut Actions) {
         let by_reply = c
             .message_id
             .as_ref()
@@ -397,21 +386,12 @@ impl Miptech {
         }
     }
 
-    /// The turn answering `user_msg` ended: it is no longer re-sent on re-join.
+    /// The turn answering `user_msg` ended: nothing left to recover.
     fn end_turn(&mut self, turn: &str) {
-        if let Some(client_id) = self.users.get(turn).copied() {
-            self.unfinished.retain(|(c, _)| *c != client_id);
-        }
+        self.unfinished.remove(turn);
         if self.turn.as_ref().is_some_and(|t| t.id == turn) {
             self.turn = None;
         }
-    }
-}
-
-fn insert_capped<V>(map: &mut std::collections::BTreeMap<String, V>, key: String, value: V) {
-    map.insert(key, value);
-    while map.len() > MAP_CAP {
-        map.pop_first();
     }
 }
 

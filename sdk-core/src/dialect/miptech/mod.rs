@@ -38,20 +38,25 @@
 //!
 //! # Resume
 //!
-//! Re-joining keeps the chat, and a re-sent `clientId` makes the platform acknowledge it again
-//! and replay the frames of its turn this socket has not seen. So on re-join the dialect re-sends
-//! every acked message whose turn had not ended (unacked ones are re-sent by the engine); the
-//! replayed frames are deduplicated by `event_id` and chunk index, and nothing is lost. Only a
-//! turn the dialect cannot re-send (it did not send its message) is reported as a
-//! discontinuity.
+//! Re-joining keeps the chat, and the platform goes on streaming a turn that is still running to
+//! the re-joined socket. An **acked message is never sent again** (a backend that does not
+//! deduplicate by client id would answer it twice): a turn cut by a dropped socket is recovered
+//! from the chat's history, `GET /api/v1/chat/{id}/messages`, fetched right after `join_chat`.
+//! A reply listed there — paired with its message by `reply_to`, or by the reply id seen
+//! streaming — completes the turn (the text the chunks did not deliver, `MessageCompleted`,
+//! `TurnCompleted`); a reply not listed yet is still running and arrives on the socket. A turn
+//! that ended on the server without a reply while the socket was down (an error) ends with the
+//! engine's turn timeout. Messages sent but not acked are re-sent by the engine under the same
+//! `clientId`, which the platform deduplicates. A turn this client did not start cannot be
+//! recovered and is reported as a discontinuity. The dedup keys of recovered and streamed events
+//! are the same, so a reply completed by both the socket and the history is shown once.
 //!
 //! Params: `tenant_id` (default `demo-tenant`), `api_key`, `token` (bearer), `chat_id` (join an
 //! existing chat), `client_id` (WebSocket `client_id`), `title`, `header.<Name>`.
 
 mod inbound;
+mod recover;
 mod wire;
-
-use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::json;
 
@@ -64,12 +69,16 @@ use super::{
     Actions, Capabilities, ConnectContext, Dialect, Disconnect, Failure, HttpSpec, Liveness,
     Outbound, TransportEvent,
 };
+use crate::engine::bounded::{BoundedMap, BoundedSet};
 use crate::error::DialectError;
 use crate::ids::{ClientId, ConnId, RequestId};
 use wire::{ChatMessageData, ChatRef};
 
 /// Driver-side timeout of the REST calls (health check, chat creation).
 const REST_TIMEOUT_MS: u64 = 30_000;
+
+/// Most entries kept in each id map and set (evicted oldest first, by insertion).
+const MAP_CAP: usize = 256;
 
 /// The default tenant, accepted by `chatwire-mock`.
 pub const DEFAULT_TENANT: &str = "demo-tenant";
@@ -99,14 +108,16 @@ pub struct Miptech {
     /// The turn in progress.
     turn: Option<Turn>,
     /// Server user message id -> client id (from `message_received`).
-    users: BTreeMap<String, ClientId>,
+    users: BoundedMap<String, ClientId>,
     /// Reply message id -> turn id (from `response_start`).
-    replies: BTreeMap<String, String>,
-    /// Messages sent and not yet acked, oldest first, with their text.
-    unacked: VecDeque<(ClientId, String)>,
-    /// Messages acked whose turn has not ended, with their text: re-sent on re-join so the
-    /// platform replays what this client missed.
-    unfinished: Vec<(ClientId, String)>,
+    replies: BoundedMap<String, String>,
+    /// Messages sent and not yet acked, oldest first.
+    unacked: BoundedSet<ClientId>,
+    /// Turns (user message ids) of acked messages that have not ended: recovered from the
+    /// history after a re-join, never by sending the message again.
+    unfinished: BoundedMap<String, ClientId>,
+    /// The history request in flight, if any.
+    history_req: Option<RequestId>,
     streams: Streams,
     /// Turns opened so far (names turns the platform did not identify).
     turns_opened: u64,
@@ -150,10 +161,11 @@ impl Miptech {
             chat_id: opt_param(params, "chat_id"),
             step: Step::Idle,
             turn: None,
-            users: BTreeMap::new(),
-            replies: BTreeMap::new(),
-            unacked: VecDeque::new(),
-            unfinished: Vec::new(),
+            users: BoundedMap::new(MAP_CAP),
+            replies: BoundedMap::new(MAP_CAP),
+            unacked: BoundedSet::new(MAP_CAP),
+            unfinished: BoundedMap::new(MAP_CAP),
+            history_req: None,
             streams: Streams::new(32),
             turns_opened: 0,
         }
@@ -192,6 +204,19 @@ impl Dialect for Miptech {
     }
 
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
+        match event {
+            TransportEvent::HttpResponse {
+                id, status, body, ..
+            } if Some(id) == self.history_req => {
+                self.history_req = None;
+                return self.on_history(Ok((status, body)), out);
+            }
+            TransportEvent::HttpFailed { id, error } if Some(id) == self.history_req => {
+                self.history_req = None;
+                return self.on_history(Err(error), out);
+            }
+            _ => {}
+        }
         match (self.step, event) {
             (
                 Step::Health(id),
@@ -263,9 +288,7 @@ impl Dialect for Miptech {
             Outbound::Message {
                 client_id, text, ..
             } => {
-                if !self.unacked.iter().any(|(c, _)| *c == client_id) {
-                    self.unacked.push_back((client_id, text.to_string()));
-                }
+                self.unacked.insert(client_id);
                 self.chat_message(client_id, text)
             }
             Outbound::Typing { active } => wire::encode(&wire::Outbound {
@@ -304,6 +327,7 @@ impl Dialect for Miptech {
             out.send_text(conn, wire::encode(&leave));
         }
         self.step = Step::Idle;
+        self.history_req = None;
     }
 }
 

@@ -1,13 +1,15 @@
 //! Codec tests of the miptech dialect against the frames `chatwire-mock` sends: re-join with
-//! re-send and replay deduplicated by `event_id`, tool calls inside `processing`, cancellation.
+//! recovery from the history (never re-sending an acked message), tool calls inside
+//! `processing`, cancellation.
 
 use super::tests::{connect_ready, text};
 use super::*;
 use crate::dialect::Action;
+use crate::dialect::Decoded;
 use crate::dialect::FailureKind;
 use crate::dialect::codec_kit::testkit::*;
 use crate::event::Event;
-use crate::ids::DedupKey;
+use crate::ids::ConnId;
 use crate::io::CloseReason;
 use serde_json::json;
 
@@ -18,10 +20,10 @@ fn mock(kind: &str, seq: u64, data: serde_json::Value) -> String {
     .to_string()
 }
 
-#[test]
-fn rejoin_resends_the_interrupted_message_and_replays_are_deduplicated() {
-    let mut d = Miptech::new("http://h");
-    let (conn, _) = connect_ready(&mut d, None);
+/// Sends "hello" (client 7), gets it acked as `u1` and the turn cut after its first chunk;
+/// returns the frames seen and the actions of the re-join.
+fn cut_after_first_chunk(d: &mut Miptech) -> (Vec<String>, Vec<Action>, Vec<Action>, ConnId) {
+    let (conn, _) = connect_ready(d, None);
     let mut out = actions(100);
     let c = client(7);
     d.encode(
@@ -34,7 +36,7 @@ fn rejoin_resends_the_interrupted_message_and_replays_are_deduplicated() {
     )
     .unwrap();
     let ack = json!({"message_id":"u1","client_id": c.to_string(),"chat_id":"chat_123","content":"hello","duplicate":false});
-    let frames = [
+    let frames = vec![
         json!({"type":"message_received","data": ack, "timestamp": 1, "eventTs": 1}).to_string(),
         mock(
             "processing",
@@ -52,11 +54,10 @@ fn rejoin_resends_the_interrupted_message_and_replays_are_deduplicated() {
             json!({"message_id":"r1","chat_id":"chat_123","content":"You ","chunk_index":0,"offset":0}),
         ),
     ];
-    let mut first = Vec::new();
     for f in &frames {
         d.on_transport(text(conn, f), &mut out);
     }
-    first.extend(out.take());
+    let first = out.take();
     let closed = CloseReason::error("reset");
     d.on_transport(
         TransportEvent::SocketClosed {
@@ -67,45 +68,84 @@ fn rejoin_resends_the_interrupted_message_and_replays_are_deduplicated() {
     );
     d.disconnect(Disconnect::Reconnecting, &mut out);
     out.take();
+    let (conn2, rejoin) = connect_ready(d, None);
+    (frames, first, rejoin, conn2)
+}
 
-    let (conn2, all) = connect_ready(&mut d, None);
-    assert!(
-        !all.iter()
-            .any(|a| matches!(a, Action::Discontinuity { .. })),
-        "{all:#?}"
-    );
-    let sent = sent_json(&all);
-    assert_eq!(sent[0]["type"], "join_chat");
-    assert_eq!(
-        sent[1]["type"], "chat_message",
-        "the interrupted message is re-sent"
-    );
-    assert_eq!(sent[1]["clientId"], c.to_string());
-    assert_eq!(sent[1]["data"]["message"], "hello");
-
-    // the platform acks the duplicate and replays the whole turn on the new socket
-    let dup = json!({"message_id":"u1","client_id": c.to_string(),"chat_id":"chat_123","content":"hello","duplicate":true});
-    let mut replay = vec![json!({"type":"message_received","data": dup}).to_string()];
-    replay.extend(frames[1..].iter().cloned());
-    replay.push(mock("response_chunk", 4, json!({"message_id":"r1","chat_id":"chat_123","content":"said: hello","chunk_index":1,"offset":4})));
-    replay.push(mock("response_complete", 5, json!({"chat_id":"chat_123","reply_to":"u1","message":{"id":"r1","content":"You said: hello","role":"assistant","llm_model":"mock-llm","total_tokens":3}})));
-    for f in &replay {
-        d.on_transport(text(conn2, f), &mut out);
-    }
-    let second = out.take();
-    assert!(
-        !second.iter().any(|a| matches!(a, Action::Ack { .. })),
-        "acked once only"
-    );
-    // the engine drops repeated keys: model that here
+/// What the engine would deliver: repeated dedup keys and events of ended turns dropped.
+fn delivered<'a>(batches: &[&'a [Action]]) -> Vec<&'a Decoded> {
     let mut seen = std::collections::HashSet::new();
-    let mut delivered = Vec::new();
-    for e in emitted(&first).into_iter().chain(emitted(&second)) {
+    let mut ended = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for e in batches.iter().flat_map(|b| emitted(b)) {
+        if e.turn_id.as_ref().is_some_and(|t| ended.contains(t)) {
+            continue;
+        }
         if e.dedup.as_ref().is_none_or(|k| seen.insert(k.clone())) {
-            delivered.push(e);
+            if e.event.is_turn_terminal() {
+                ended.insert(e.turn_id.clone().unwrap_or_default());
+            }
+            out.push(e);
         }
     }
-    let names: Vec<_> = delivered.iter().map(|e| e.event.type_name()).collect();
+    out
+}
+
+/// Issue 8, findings 1 and 4: after a re-join an acked message is never sent again (a backend
+/// that does not deduplicate by client id would answer twice); the reply the socket cut is
+/// recovered from the chat's history, and a late copy of it on the socket is shown once.
+#[test]
+fn rejoin_never_resends_an_acked_message_and_recovers_the_reply_from_history() {
+    let mut d = Miptech::new("http://h");
+    let (_, first, rejoin, conn2) = cut_after_first_chunk(&mut d);
+    assert!(
+        !rejoin
+            .iter()
+            .any(|a| matches!(a, Action::Discontinuity { .. })),
+        "{rejoin:#?}"
+    );
+    let sent = sent_json(&rejoin);
+    assert_eq!(sent.len(), 1, "only join_chat: {sent:?}");
+    assert_eq!(sent[0]["type"], "join_chat");
+    let history = requests(&rejoin)
+        .into_iter()
+        .find(|(_, spec)| spec.url.ends_with("/messages"))
+        .expect("a history request");
+    assert_eq!(history.1.url, "http://h/api/v1/chat/chat_123/messages");
+    assert_eq!(
+        header(&history.1.headers, "X-Tenant-ID"),
+        Some("demo-tenant")
+    );
+
+    let mut out = actions(200);
+    let listing = json!({"chat_id":"chat_123","messages":[
+        {"id":"u1","role":"user","content":"hello","created_at":1,"reply_to":null},
+        {"id":"r1","role":"assistant","content":"You said: hello","created_at":2,"reply_to":"u1"}]});
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id: history.0,
+            status: 200,
+            headers: &[],
+            body: listing.to_string().as_bytes(),
+        },
+        &mut out,
+    );
+    let recovered = out.take();
+    assert!(
+        !recovered
+            .iter()
+            .any(|a| matches!(a, Action::Ack { .. } | Action::Fail(_)))
+    );
+    // the same reply completing on the socket as well (it raced the history answer)
+    let late = mock(
+        "response_complete",
+        5,
+        json!({"chat_id":"chat_123","reply_to":"u1","message":{"id":"r1","content":"You said: hello","role":"assistant"}}),
+    );
+    d.on_transport(text(conn2, &late), &mut out);
+    let late = out.take();
+    let shown = delivered(&[&first, &recovered, &late]);
+    let names: Vec<_> = shown.iter().map(|e| e.event.type_name()).collect();
     assert_eq!(
         names,
         [
@@ -119,16 +159,80 @@ fn rejoin_resends_the_interrupted_message_and_replays_are_deduplicated() {
             "turnCompleted"
         ]
     );
-    assert_eq!(assembled(&delivered), "You said: hello");
-    assert_eq!(
-        delivered[2].dedup,
-        Some(DedupKey::Id("chat_123:1".into())),
-        "server event ids"
-    );
-    // finished: a later re-join re-sends nothing
+    assert_eq!(assembled(&shown), "You said: hello");
+    // finished: a later re-join asks nothing and sends nothing but join_chat
     d.disconnect(Disconnect::Reconnecting, &mut out);
     let (_, all) = connect_ready(&mut d, None);
     assert_eq!(sent_json(&all).len(), 1);
+    assert!(
+        !requests(&all)
+            .iter()
+            .any(|(_, s)| s.url.ends_with("/messages"))
+    );
+}
+
+/// A reply the history does not list yet is still running: the re-joined socket finishes it.
+/// A history that cannot be read is reported, never answered by sending the message again.
+#[test]
+fn a_reply_still_running_finishes_on_the_socket() {
+    let mut d = Miptech::new("http://h");
+    let (_, first, rejoin, conn2) = cut_after_first_chunk(&mut d);
+    let (history, _) = requests(&rejoin)
+        .into_iter()
+        .find(|(_, spec)| spec.url.ends_with("/messages"))
+        .unwrap();
+    let mut out = actions(200);
+    let listing = json!({"messages":[{"id":"u1","role":"user","content":"hello"}]});
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id: history,
+            status: 200,
+            headers: &[],
+            body: listing.to_string().as_bytes(),
+        },
+        &mut out,
+    );
+    assert!(out.take().is_empty(), "nothing to recover yet");
+    for f in [
+        mock(
+            "response_chunk",
+            4,
+            json!({"message_id":"r1","chat_id":"chat_123","content":"said: hello","chunk_index":1,"offset":4}),
+        ),
+        mock(
+            "response_complete",
+            5,
+            json!({"chat_id":"chat_123","reply_to":"u1","message":{"id":"r1","content":"You said: hello","role":"assistant"}}),
+        ),
+    ] {
+        d.on_transport(text(conn2, &f), &mut out);
+    }
+    let live = out.take();
+    let shown = delivered(&[&first, &live]);
+    assert_eq!(assembled(&shown), "You said: hello");
+    assert_eq!(
+        shown.last().map(|e| e.event.type_name()),
+        Some("turnCompleted")
+    );
+
+    // unreadable history: an error event, no re-send, no connection failure
+    let (_, _, rejoin, _) = cut_after_first_chunk(&mut d);
+    let (history, _) = requests(&rejoin)
+        .into_iter()
+        .find(|(_, spec)| spec.url.ends_with("/messages"))
+        .unwrap();
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id: history,
+            status: 500,
+            headers: &[],
+            body: b"<html>oops</html>",
+        },
+        &mut out,
+    );
+    let got = out.take();
+    assert_eq!(names(&got), ["error"]);
+    assert!(sent_json(&got).is_empty());
 }
 
 #[test]

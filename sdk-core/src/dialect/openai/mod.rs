@@ -18,12 +18,15 @@
 //! `TurnCompleted{usage}`; `[DONE]` (or the end of the body after a `finish_reason`) ->
 //! `MessageCompleted` + `TurnCompleted`. A streamed `{"error":..}` -> `Error` + `TurnFailed`.
 //!
-//! # Acks, no resume
+//! # Acks, no resume: the one dialect that re-sends a cut turn
 //!
 //! A message is acked when its completion has ended (the backend answered it in full), not when
-//! the response headers arrive: if the stream is cut, the message is still unacked, so the
-//! engine re-sends it after reconnecting, with the same idempotency key (a backend that honours
-//! it replays the same completion; one that does not generates a new one). The protocol has no
+//! the response headers arrive: the turn lives in one HTTP response, and the protocol has no
+//! history or resume to recover a cut reply from. So if the stream is cut, the message is still
+//! unacked and the engine re-sends it after reconnecting, with the same `Idempotency-Key` (a
+//! backend that honours it replays the same completion; one that does not generates a new one
+//! and records the message twice — the only dialect where that can happen, by design). A
+//! message whose completion ended is never sent again. The protocol has no
 //! resume, so the engine reports a `Discontinuity` and fails the interrupted turn; the re-sent
 //! turn gets a new turn id (`<client id>#<attempt>`) but the same message id
 //! (`<client id>:reply`), and its first text delta is a `Replace`, so the partial text of the
@@ -43,12 +46,13 @@
 //!
 //! Params: `model` (default `mock-gpt`), `api_key` / `token` (sent as `Authorization: Bearer`),
 //! `user`, `system_prompt`, `dedup`, `timeout_ms` (one completion, default 120 s),
-//! `header.<Name>`. A base URL ending in `/v1` is used as is.
+//! `max_history` (messages of the conversation kept and sent, default 256, the oldest dropped
+//! first), `header.<Name>`. A base URL ending in `/v1` is used as is.
 
 mod stream;
 mod wire;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::codec_kit::errors::{error_event, http_failure};
 use super::codec_kit::{ErrorBody, Params, Secret, credentials, custom_headers, opt_param, param};
@@ -56,6 +60,7 @@ use super::{
     Actions, Capabilities, ConnectContext, Dialect, Disconnect, Failure, FailureKind, HttpSpec,
     Outbound, TransportEvent,
 };
+use crate::engine::bounded::BoundedMap;
 use crate::error::DialectError;
 use crate::event::FailReason;
 use crate::ids::ClientId;
@@ -66,6 +71,9 @@ use wire::{ChatMessage, Request, StreamOptions};
 /// Default driver-side timeout of one completion (param `timeout_ms`): a stalled stream fails
 /// and its message is re-sent, instead of holding up the messages queued behind it.
 pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
+
+/// Messages of the conversation kept (and sent with each completion) by default.
+pub const DEFAULT_MAX_HISTORY: usize = 256;
 
 /// The default model, accepted by `chatwire-mock`.
 pub const DEFAULT_MODEL: &str = "mock-gpt";
@@ -88,10 +96,13 @@ pub struct OpenAi {
     dedup: bool,
     timeout_ms: u64,
     extra_headers: Vec<(String, String)>,
-    /// The conversation: user messages (with their client id) and assistant replies.
+    /// The conversation: user messages (with their client id) and assistant replies, at most
+    /// `max_history` (the oldest dropped first; replies are inserted after their message, so
+    /// this is an ordered list rather than a map).
     history: Vec<(Option<ClientId>, ChatMessage)>,
+    max_history: usize,
     /// How many times each recent message was posted.
-    attempts: BTreeMap<ClientId, u32>,
+    attempts: BoundedMap<ClientId, u32>,
     ready: bool,
     /// The completion in flight.
     running: Option<Completion>,
@@ -127,7 +138,11 @@ impl OpenAi {
                 .unwrap_or(DEFAULT_TIMEOUT_MS),
             extra_headers: custom_headers(params),
             history: Vec::new(),
-            attempts: BTreeMap::new(),
+            max_history: opt_param(params, "max_history")
+                .and_then(|t| t.parse().ok())
+                .filter(|t| *t > 0)
+                .unwrap_or(DEFAULT_MAX_HISTORY),
+            attempts: BoundedMap::new(256),
             ready: false,
             running: None,
             waiting: VecDeque::new(),
@@ -218,6 +233,7 @@ impl Dialect for OpenAi {
                         content: text.to_string(),
                     };
                     self.history.push((Some(client_id), message));
+                    self.trim_history();
                 }
                 self.waiting.retain(|c| *c != client_id);
                 self.waiting.push_back(client_id);
@@ -277,12 +293,13 @@ impl OpenAi {
         for (k, v) in &self.extra_headers {
             spec = spec.header(k.clone(), v.clone());
         }
-        let attempt = self.attempts.entry(client_id).or_insert(0);
-        *attempt = attempt.saturating_add(1);
-        let attempt = *attempt;
-        while self.attempts.len() > 256 {
-            self.attempts.pop_first();
-        }
+        let attempt = self
+            .attempts
+            .get(&client_id)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(1);
+        let _ = self.attempts.insert(client_id, attempt);
         let request = out.http(spec.sse().timeout_ms(self.timeout_ms));
         self.running = Some(Completion::new(request, client_id, attempt));
     }
@@ -303,8 +320,27 @@ impl OpenAi {
                 content: run.text.clone(),
             };
             self.history.insert(pos + 1, (None, reply));
+            self.trim_history();
         }
         self.start_next(out);
+    }
+
+    /// Drops the oldest messages beyond `max_history`, never one still waiting or running.
+    fn trim_history(&mut self) {
+        while self.history.len() > self.max_history {
+            let busy = |c: &Option<ClientId>| {
+                c.is_some_and(|c| {
+                    self.waiting.contains(&c)
+                        || self.running.as_ref().is_some_and(|r| r.client_id == c)
+                })
+            };
+            match self.history.iter().position(|(c, _)| !busy(c)) {
+                Some(i) => {
+                    self.history.remove(i);
+                }
+                None => break,
+            }
+        }
     }
 }
 

@@ -12,6 +12,9 @@
 
 use std::collections::BTreeMap;
 
+/// Tool calls tracked in one completion (by `index`); fragments of further indices are ignored.
+const MAX_TOOLS: usize = 128;
+
 use serde_json::Value;
 
 use super::wire::{self, Chunk, Data};
@@ -42,6 +45,8 @@ pub(super) struct Completion {
     usage: Option<Usage>,
     /// Tool calls by their `index`: id, name, accumulated arguments.
     tools: BTreeMap<u32, (String, String, String)>,
+    /// More than `MAX_TOOLS` tool calls were streamed (reported once).
+    tools_overflowed: bool,
     /// Chunks received in this attempt: the ordinal of the next one, its dedup key.
     chunks: u64,
     /// `[DONE]` or a streamed error arrived.
@@ -68,6 +73,7 @@ impl Completion {
             finish_reason: None,
             usage: None,
             tools: BTreeMap::new(),
+            tools_overflowed: false,
             chunks: 0,
             finished: false,
         }
@@ -206,6 +212,20 @@ impl Completion {
     fn tool_fragment(&mut self, call: &wire::ToolCallDelta) -> Vec<Decoded> {
         let mut events = Vec::new();
         let function = call.function.clone().unwrap_or_default();
+        if !self.tools.contains_key(&call.index) && self.tools.len() >= MAX_TOOLS {
+            // a hostile stream cannot grow this map without bound; said once, not silently
+            if !std::mem::replace(&mut self.tools_overflowed, true) {
+                events.push(Decoded::new(Event::Error {
+                    kind: crate::event::ErrorKind::Protocol,
+                    code: Some("too_many_tool_calls".into()),
+                    message: format!(
+                        "more than {MAX_TOOLS} tool calls in one completion: the rest are ignored"
+                    ),
+                    retryable: false,
+                }));
+            }
+            return events;
+        }
         if !self.tools.contains_key(&call.index) {
             let id = call
                 .id

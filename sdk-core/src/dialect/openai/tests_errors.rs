@@ -259,3 +259,60 @@ fn body_without_done_after_finish_counts_as_finished() {
     assert!(names(&got).ends_with(&["messageCompleted", "turnCompleted"]));
     assert!(matches!(got.last(), Some(Action::Ack { .. })));
 }
+
+/// The conversation sent with each completion is bounded by `max_history`, oldest dropped first.
+#[test]
+fn history_is_bounded_by_max_history() {
+    let mut params = Params::new();
+    params.insert("max_history".into(), "3".into());
+    let mut d = OpenAi::from_params("http://127.0.0.1:9/", &params);
+    let mut out = actions(1);
+    d.connect(&ConnectContext::new(1, None), &mut out);
+    out.take();
+    for n in 1..=3u8 {
+        let msg = Outbound::Message {
+            client_id: client(n),
+            text: &format!("m{n}"),
+            resend: false,
+        };
+        d.encode(msg, &mut out).unwrap();
+        let got = out.take();
+        let (id, spec) = one_request(&got);
+        let body: serde_json::Value = serde_json::from_slice(&spec.body).unwrap();
+        let sent = body["messages"].as_array().unwrap().len();
+        assert!(sent <= 3, "{n}: {sent} messages sent");
+        feed(&mut d, id, &reply(&["ok"]), &mut out);
+        out.take();
+    }
+    assert_eq!(d.history.len(), 3);
+    assert_eq!(d.history[2].1.content, "ok");
+    assert_eq!(d.history[1].1.content, "m3");
+}
+
+/// A stream of endless tool-call indices cannot grow the dialect's memory: past the bound the
+/// rest is refused with one protocol error.
+#[test]
+fn tool_calls_per_completion_are_bounded() {
+    let (mut d, mut out) = ready();
+    let msg = Outbound::Message {
+        client_id: client(1),
+        text: "hi",
+        resend: false,
+    };
+    d.encode(msg, &mut out).unwrap();
+    let got = out.take();
+    let (id, _) = one_request(&got);
+    let chunks: Vec<String> = (0..500u32)
+        .map(|i| {
+            chunk(
+                json!({"tool_calls":[{"index": i, "id": format!("call_{i}"), "function":{"name":"f","arguments":"{}"}}]}),
+                None,
+            )
+        })
+        .collect();
+    feed(&mut d, id, &chunks, &mut out);
+    let got = out.take();
+    let started = names(&got).iter().filter(|n| **n == "toolStarted").count();
+    let errors = names(&got).iter().filter(|n| **n == "error").count();
+    assert_eq!((started, errors), (128, 1));
+}

@@ -19,12 +19,13 @@
 //! re-served snapshot is dropped and a grown one is not. Cursors are `<session>@<offset>` and
 //! never pass an unfinished message.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde_json::json;
 
 use super::wire::{self, Event};
 use crate::dialect::{Actions, Decoded};
+use crate::engine::bounded::BoundedMap;
 use crate::event::{
     AgentStatus, ErrorKind, Event as Ev, Role, TextChannel, TurnError, TurnErrorCode,
 };
@@ -35,16 +36,17 @@ use crate::ids::{ClientId, Cursor, DedupKey};
 const REMEMBERED: usize = 256;
 
 /// What the decoder remembers between polls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct State {
-    /// The turns seen, oldest first (open ones and the last ended ones).
+    /// The turns seen, oldest first (open ones and the last ended ones); past `REMEMBERED` the
+    /// oldest *ended* turn is forgotten (an open one never is: it still needs its end).
     turns: VecDeque<Turn>,
     /// Unfinished streamed messages: offset -> (event id, turn id).
-    unfinished: BTreeMap<u64, (String, String)>,
+    unfinished: BoundedMap<u64, (String, String)>,
     /// The app's own messages: offset -> client id (for `reply_to`).
-    own: BTreeMap<u64, ClientId>,
-    /// Customer messages seen: (correlation, offset), oldest first.
-    origins: VecDeque<(String, u64)>,
+    own: BoundedMap<u64, ClientId>,
+    /// Customer messages seen: correlation -> offset, latest sighting last.
+    origins: BoundedMap<String, u64>,
     /// The last poll brought events past the previous offset.
     progress: bool,
 }
@@ -64,12 +66,24 @@ struct Turn {
     held: Vec<Decoded>,
 }
 
+impl Default for State {
+    fn default() -> State {
+        State {
+            turns: VecDeque::new(),
+            unfinished: BoundedMap::new(REMEMBERED),
+            own: BoundedMap::new(REMEMBERED),
+            origins: BoundedMap::new(REMEMBERED),
+            progress: false,
+        }
+    }
+}
+
 impl State {
     /// The offset to poll from to see unfinished messages grow: only right after a poll that
     /// brought something new, so an unchanged message is never polled for in a loop.
     pub(super) fn refetch_from(&self) -> Option<u64> {
         if self.progress {
-            self.unfinished.keys().next().copied()
+            self.unfinished.keys().min().copied()
         } else {
             None
         }
@@ -82,10 +96,7 @@ impl State {
 
     /// Records the offset of a message the app sent.
     pub(super) fn own_message(&mut self, offset: u64, client_id: ClientId) {
-        self.own.insert(offset, client_id);
-        while self.own.len() > REMEMBERED {
-            self.own.pop_first();
-        }
+        let _ = self.own.insert(offset, client_id);
     }
 
     /// Decodes one event of `session`.
@@ -141,7 +152,7 @@ impl State {
 
     /// The offset a resume may start after: this event's, unless an older message is unfinished.
     fn cursor_offset(&self, offset: u64) -> Option<u64> {
-        match self.unfinished.keys().next() {
+        match self.unfinished.keys().min() {
             Some(&first) if first <= offset => first.checked_sub(1),
             _ => Some(offset),
         }
@@ -206,7 +217,7 @@ impl State {
         let origin = ack
             .or_else(|| {
                 let c = correlation.as_deref()?;
-                self.origins.iter().rev().find(|(k, _)| k == c).map(|o| o.1)
+                self.origins.get(c).copied()
             })
             .unwrap_or(event.offset);
         let mut id = format!("turn@{origin}");
@@ -236,11 +247,9 @@ impl State {
         let role = match event.source.as_str() {
             "customer" => {
                 if let Some(c) = correlation_root(event) {
-                    self.origins.retain(|(k, _)| *k != c);
-                    self.origins.push_back((c, event.offset));
-                    if self.origins.len() > REMEMBERED {
-                        self.origins.pop_front();
-                    }
+                    // the latest sighting counts and is the newest entry
+                    self.origins.remove(c.as_str());
+                    let _ = self.origins.insert(c, event.offset);
                 }
                 return;
             }
@@ -279,7 +288,8 @@ impl State {
             let d = Decoded::new(Ev::MessageCompleted { text: text.text });
             emitted.push(scoped(d).dedup(key(&format!("{id}#done"))));
         } else {
-            self.unfinished
+            let _ = self
+                .unfinished
                 .insert(event.offset, (id.clone(), turn.clone()));
         }
     }

@@ -39,8 +39,6 @@
 mod events;
 mod wire;
 
-use std::collections::BTreeMap;
-
 use super::codec_kit::errors::{error_event, http_failure};
 use super::codec_kit::{
     ErrorBody, Params, Secret, credentials, custom_headers, join_url, opt_param, param, url_encode,
@@ -49,6 +47,7 @@ use super::{
     Actions, Capabilities, ConnectContext, Decoded, Dialect, Disconnect, Failure, FailureKind,
     HttpSpec, Outbound, TransportEvent,
 };
+use crate::engine::bounded::BoundedMap;
 use crate::error::DialectError;
 use crate::event::FailReason;
 use crate::ids::{ClientId, RequestId};
@@ -57,6 +56,9 @@ use wire::{CreateMessageEvent, CreateSession};
 
 /// Driver-side timeout of the REST calls (the long-poll sets its own: `wait_for_data` + 15 s).
 const REST_TIMEOUT_MS: u64 = 30_000;
+
+/// Message POSTs in flight remembered (more than the engine's queue ever holds at once).
+const POSTS_CAP: usize = 256;
 
 /// The default agent id, accepted by `chatwire-mock`.
 pub const DEFAULT_AGENT: &str = "demo-agent";
@@ -83,7 +85,7 @@ pub struct Parlant {
     /// The next poll's `min_offset` when nothing is unfinished.
     next_offset: u64,
     /// Message POSTs in flight.
-    posts: BTreeMap<RequestId, ClientId>,
+    posts: BoundedMap<RequestId, ClientId>,
     /// Decoding state: turn, unfinished messages, our customer messages.
     state: events::State,
 }
@@ -148,7 +150,7 @@ impl Parlant {
             session: opt_param(params, "session_id"),
             step: Step::Idle,
             next_offset: 0,
-            posts: BTreeMap::new(),
+            posts: BoundedMap::new(POSTS_CAP),
             state: events::State::default(),
         }
     }
@@ -256,7 +258,7 @@ impl Dialect for Parlant {
                     .request(Method::Post, url)
                     .header("Idempotency-Key", client_id.to_string())
                     .body(wire::encode(&body));
-                self.posts.insert(out.http(spec), client_id);
+                let _ = self.posts.insert(out.http(spec), client_id);
                 Ok(())
             }
             Outbound::Audio { .. } => Err(DialectError::Unsupported("audio")),
