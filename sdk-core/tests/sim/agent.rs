@@ -131,7 +131,8 @@ pub trait Model {
     fn restart(&mut self) -> Vec<Out>;
     /// The process is back.
     fn up(&mut self, rng: &mut SimRng) -> Vec<Out>;
-    /// From now on, fail every connection right after it became usable (or stop doing so).
+    /// From now on, fail every connection right after it became usable, and answer no message
+    /// (or stop doing so; the world then calls [`Model::up`] to resume the turns).
     fn set_flapping(&mut self, on: bool);
     /// No turn running or waiting.
     fn idle(&self) -> bool;

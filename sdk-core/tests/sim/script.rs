@@ -56,6 +56,8 @@ pub struct Runner {
     pub agent: Agent,
     step_ms: u64,
     tokens: u64,
+    /// No new turn starts (a flapping backend accepts messages but never gets to answer).
+    pub paused: bool,
 }
 
 impl Runner {
@@ -66,6 +68,7 @@ impl Runner {
             agent,
             step_ms,
             tokens: 1_000_000,
+            paused: false,
         }
     }
 
@@ -90,7 +93,7 @@ impl Runner {
 
     /// Starts the next turn if none is running; returns it.
     pub fn start(&mut self, rng: &mut SimRng, out: &mut Vec<Out>) -> Option<&Turn> {
-        if self.turn.is_some() {
+        if self.turn.is_some() || self.paused {
             return None;
         }
         let (cid, user_id) = self.pending.pop_front()?;

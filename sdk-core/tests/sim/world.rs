@@ -668,6 +668,8 @@ impl<M: Model> World<M> {
             Ev::FlapEnd => {
                 self.flapping = false;
                 self.model.set_flapping(false);
+                let outs = self.model.up(&mut self.rng);
+                self.server_out(outs);
                 self.app.flapping = false;
                 if !self.app.gave_up && !self.closed_by_app {
                     self.app.fail(format!(

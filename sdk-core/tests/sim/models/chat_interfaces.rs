@@ -351,6 +351,7 @@ impl Model for ChatInterfacesModel {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {

@@ -24,7 +24,7 @@ pub struct ChatV2Model {
     /// Client id -> server id of the user message.
     users: HashMap<String, String>,
     /// History: (id, role, content).
-    history: Vec<(String, &'static str, String)>,
+    history: Vec<(String, &'static str, String, Option<String>)>,
     flapping: bool,
 }
 
@@ -131,7 +131,7 @@ impl Model for ChatV2Model {
                 if new {
                     let (_, id) = self.runner.agent.id();
                     self.users.insert(cid.clone(), id.clone());
-                    self.history.push((id.clone(), "user", content));
+                    self.history.push((id.clone(), "user", content, None));
                     self.runner.enqueue(cid.clone(), id);
                 }
                 out.push(Out::Received {
@@ -192,7 +192,7 @@ impl Model for ChatV2Model {
             let messages: Vec<Value> = self
                 .history
                 .iter()
-                .map(|(id, role, content)| json!({"id":id,"role":role,"content":content,"timestamp":0}))
+                .map(|(id, role, content, reply_to)| json!({"id":id,"role":role,"content":content,"timestamp":1_763_800_000_000u64,"reply_to":reply_to}))
                 .collect();
             (
                 200,
@@ -255,7 +255,8 @@ impl Model for ChatV2Model {
             }
         };
         if beat == Beat::Done {
-            self.history.push((rid, "assistant", turn.streamed.clone()));
+            self.history
+                .push((rid, "assistant", turn.streamed.clone(), Some(uid.clone())));
         }
         self.append(Some(cid.clone()), frame, &mut out);
         if beat.terminal() {
@@ -284,6 +285,7 @@ impl Model for ChatV2Model {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {

@@ -35,7 +35,7 @@ pub struct MiptechModel {
     log: Vec<(u64, String, Value)>,
     socks: BTreeMap<u64, Sock>,
     users: HashMap<String, String>,
-    history: Vec<(String, &'static str, String)>,
+    history: Vec<(String, &'static str, String, Option<String>)>,
     flapping: bool,
 }
 
@@ -113,7 +113,8 @@ impl MiptechModel {
         if new {
             let (_, id) = self.runner.agent.id();
             self.users.insert(cid.clone(), id.clone());
-            self.history.push((id.clone(), "user", content.clone()));
+            self.history
+                .push((id.clone(), "user", content.clone(), None));
             self.runner.enqueue(cid.clone(), id);
         }
         out.push(Out::Received {
@@ -190,7 +191,7 @@ impl Model for MiptechModel {
                 let messages: Vec<Value> = self
                     .history
                     .iter()
-                    .map(|(id, role, content)| json!({"id":id,"role":role,"content":content,"created_at":"2026-01-01T00:00:00Z"}))
+                    .map(|(id, role, content, reply_to)| json!({"id":id,"role":role,"content":content,"created_at":1_763_800_000_000u64,"reply_to":reply_to}))
                     .collect();
                 respond(
                     req,
@@ -335,7 +336,8 @@ impl Model for MiptechModel {
             }
             Beat::Done => {
                 let text = turn.streamed.clone();
-                self.history.push((rid.clone(), "assistant", text.clone()));
+                self.history
+                    .push((rid.clone(), "assistant", text.clone(), Some(uid.clone())));
                 (
                     "response_complete",
                     json!({"chat_id":chat,"reply_to":uid,"message":{"id":rid,"content":text,"role":"assistant","created_at":0,"llm_model":"sim","total_tokens":3,"response_time_ms":5}}),
@@ -373,6 +375,7 @@ impl Model for MiptechModel {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {

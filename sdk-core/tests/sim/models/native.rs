@@ -285,6 +285,7 @@ impl Model for NativeModel {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {

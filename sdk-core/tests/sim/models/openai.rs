@@ -235,6 +235,7 @@ impl Model for OpenAiModel {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {

@@ -330,6 +330,7 @@ impl Model for ParlantModel {
 
     fn set_flapping(&mut self, on: bool) {
         self.flapping = on;
+        self.runner.paused = on;
     }
 
     fn idle(&self) -> bool {
