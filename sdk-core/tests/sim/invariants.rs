@@ -38,6 +38,8 @@ pub struct AppView {
     completed_for: HashMap<String, u32>,
     /// Client ids answered by a turn that ended (any way) at the app.
     pub ended_for: HashSet<String>,
+    /// Client ids the app was told had failed.
+    pub failed_sends: HashSet<String>,
     /// Turn ids that ended at the app.
     pub ended_turns: HashSet<String>,
     pub discontinuities: u64,
@@ -65,6 +67,7 @@ impl AppView {
             completed_for: HashMap::new(),
             ended_for: HashSet::new(),
             ended_turns: HashSet::new(),
+            failed_sends: HashSet::new(),
             discontinuities: 0,
             flapping: false,
             last_attempt: 0,
@@ -297,6 +300,9 @@ impl AppView {
     }
 
     fn status(&mut self, id: ClientId, status: DeliveryStatus) {
+        if matches!(status, DeliveryStatus::Failed { .. }) {
+            self.failed_sends.insert(id.to_string());
+        }
         let list = self.statuses.entry(id).or_default();
         let prev = list.last().cloned();
         list.push(status.clone());

@@ -242,22 +242,28 @@ impl<M: Model> World<M> {
             ConnectionState::Disconnected => self.app.accepted.is_empty(),
             _ => false,
         };
-        let caught_up = self.records.done.iter().all(|(cid, turn)| {
-            self.app.ended_for.contains(cid)
-                || turn
-                    .as_ref()
-                    .is_some_and(|t| self.app.ended_turns.contains(t))
-                || self.app.discontinuities > 0
-        });
         state_ok
             && !self.down
-            && caught_up
+            && self.caught_up()
             && stats.queued == 0
             && stats.open_turns == 0
             && self.app.open_turns() == 0
             && self.app.sends_settled()
             && self.model.idle()
             && !self.has_foreground()
+    }
+
+    /// The app saw the end of every turn the backend finished, or was told of a gap; a message
+    /// the app was told had failed may be answered unseen.
+    fn caught_up(&self) -> bool {
+        self.records.done.iter().all(|(cid, turn)| {
+            self.app.failed_sends.contains(cid)
+                || self.app.ended_for.contains(cid)
+                || turn
+                    .as_ref()
+                    .is_some_and(|t| self.app.ended_turns.contains(t))
+                || self.app.discontinuities > 0
+        })
     }
 
     /// Something other than background timers and open streams is still pending.
@@ -820,11 +826,13 @@ impl<M: Model> World<M> {
         if !converged && !self.closed_by_app {
             let s = self.engine.stats();
             let msg = format!(
-                "did not settle by {} ms: state {:?}, {s:?}, server idle {}, sends settled {}, turns done {} (ended at the app {})",
+                "did not settle by {} ms: state {:?}, {s:?}, server idle {}, sends settled {}, caught up {}, pending work {}, turns done {} (ended at the app {})",
                 self.now,
                 self.engine.state(),
                 self.model.idle(),
                 self.app.sends_settled(),
+                self.caught_up(),
+                self.has_foreground(),
                 self.records.done.len(),
                 self.app.ended_for.len(),
             );
