@@ -145,9 +145,7 @@ pub trait Model {
 pub struct Reply {
     /// `msg-N`.
     pub id: String,
-    pub n: u64,
     pub words: Vec<&'static str>,
-    pub text: String,
     /// A tool call first: (call id, fails).
     pub tool: Option<(String, bool)>,
     /// The turn fails after streaming (a model error).
@@ -190,15 +188,12 @@ impl Agent {
         for _ in 0..rng.range(1, 7) {
             words.push(WORDS[rng.range(0, WORDS.len() as u64) as usize]);
         }
-        let text = words.concat();
         let tool = rng
             .chance(0.3)
             .then(|| (format!("call-{n}"), rng.chance(0.2)));
         Reply {
             id,
-            n,
             words,
-            text,
             tool,
             fails: rng.chance(0.05),
         }

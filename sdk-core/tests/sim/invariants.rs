@@ -101,10 +101,6 @@ impl AppView {
         self.completed_for.contains_key(cid)
     }
 
-    pub fn status_of(&self, id: &ClientId) -> Option<&DeliveryStatus> {
-        self.statuses.get(id).and_then(|l| l.last())
-    }
-
     /// Checks one envelope; `key` is the server's id of its wire event, when it has one.
     pub fn on_envelope(&mut self, env: &Envelope, keys: Vec<String>) {
         if env.seq != self.env_seq + 1 {

@@ -47,7 +47,6 @@ enum Ev {
     HttpFailed(u64, &'static str),
     ServerOpen(u64, String),
     ServerFrame(u64, String),
-    ServerClose(u64),
     ServerRequest(Req),
     ServerGone(u64),
     Step(u64, bool),
@@ -639,7 +638,6 @@ impl<M: Model> World<M> {
                     self.server_out(outs);
                 }
             }
-            Ev::ServerClose(c) => self.model.closed(c),
             Ev::ServerRequest(req) => {
                 if self.down {
                     let id = req.id;

@@ -117,6 +117,14 @@ impl ChatInterfacesModel {
         if !self.session || req.query("sessionToken").as_deref() != Some(TOKEN) {
             return error(req, 404, "Session not found", "SESSION_NOT_FOUND");
         }
+        if !req.streaming {
+            return error(
+                req,
+                400,
+                "the stream must be read as a stream",
+                "BAD_REQUEST",
+            );
+        }
         let asked = req
             .header("last-event-id")
             .and_then(|v| v.trim().parse::<u64>().ok());

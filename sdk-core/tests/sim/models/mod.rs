@@ -14,16 +14,6 @@ use super::agent::{Agent, Model};
 use super::workload::{self, Kind};
 use super::world::{Outcome, World};
 
-/// The dialects the suite covers.
-pub const DIALECTS: &[&str] = &[
-    "native",
-    "miptech",
-    "chat-v2",
-    "chat-interfaces",
-    "parlant",
-    "openai",
-];
-
 /// Runs one seed of `dialect`.
 pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
     let mut rng = SimRng::new(seed ^ dialect_salt(dialect));
@@ -37,7 +27,7 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
         ($model:expr, $sockets:expr) => {{
             let plan = workload::plan(kind, $sockets, &config, &mut rng);
             let model = $model(agent, plan.step_ms);
-            run_world(model, config, plan, rng, trace)
+            run_world(dialect, model, config, plan, rng, trace)
         }};
     }
     match dialect {
@@ -77,12 +67,21 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
 }
 
 fn run_world<M: Model>(
+    dialect: &str,
     model: M,
     config: chatwire::Config,
     plan: workload::Plan,
     rng: SimRng,
     trace: bool,
 ) -> Outcome {
+    if model.name() != dialect {
+        return Outcome {
+            violations: vec![format!("model {} runs dialect {dialect}", model.name())],
+            messages: 0,
+            envelopes: 0,
+            virtual_ms: 0,
+        };
+    }
     match World::new(model, config, plan, rng, trace) {
         Ok(w) => w.run(),
         Err(e) => Outcome {

@@ -82,6 +82,16 @@ impl OpenAiModel {
                 acks: None,
             }];
         }
+        if !req.streaming {
+            let e = json!({"error":{"message":"stream: true must be read as a stream","type":"invalid_request_error","param":null,"code":null}});
+            return vec![Out::Respond {
+                req: req.id,
+                status: 400,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: e.to_string(),
+                acks: None,
+            }];
+        }
         let cid = req
             .header("idempotency-key")
             .unwrap_or_default()
