@@ -4,8 +4,14 @@
 //! workload + one random fault schedule; [`check::Checker`] asserts DESIGN §3 on every event and
 //! at the end. No threads, no sleeps, no wall clock: a seed always replays identically.
 
+pub mod agent;
 pub mod check;
+pub mod invariants;
+pub mod models;
+pub mod script;
 pub mod server;
+pub mod workload;
+pub mod world;
 
 use chatwire::dialect::native::{NativeConfig, NativeDialect};
 use chatwire::io::CloseReason;
