@@ -130,6 +130,9 @@ pub mod miptech;
 pub mod native;
 pub mod openai;
 pub mod parlant;
+mod registry;
+
+pub use registry::{DialectKind, Params, UnknownDialect};
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
