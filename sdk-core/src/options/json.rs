@@ -34,6 +34,8 @@ pub(super) const KEYS: &[&str] = &[
     "allowInsecure",
     "backoff",
     "maxAttempts",
+    "stableAfterMs",
+    "maxRetryAfterMs",
     "connectTimeoutMs",
     "readyTimeoutMs",
     "pingIntervalMs",
@@ -128,6 +130,8 @@ pub(super) struct Wire {
     #[serde(default)]
     backoff: BackoffWire,
     max_attempts: Option<u32>,
+    stable_after_ms: Option<u64>,
+    max_retry_after_ms: Option<u64>,
     connect_timeout_ms: Option<u64>,
     ready_timeout_ms: Option<u64>,
     ping_interval_ms: Option<u64>,
@@ -189,6 +193,8 @@ impl From<Wire> for ClientOptions {
         b.factor = w.backoff.factor.unwrap_or(b.factor);
         b.jitter = w.backoff.jitter.unwrap_or(b.jitter);
         c.max_attempts = w.max_attempts.unwrap_or(c.max_attempts);
+        set_ms(&mut c.stable_after, w.stable_after_ms);
+        set_ms(&mut c.max_retry_after, w.max_retry_after_ms);
         set_ms(&mut c.connect_timeout, w.connect_timeout_ms);
         set_ms(&mut c.ready_timeout, w.ready_timeout_ms);
         set_ms(&mut c.ping_interval, w.ping_interval_ms);
@@ -234,6 +240,7 @@ impl From<ClientOptions> for Wire {
             unix_ms_at_epoch: _,
             backoff,
             max_attempts,
+            stable_after,
             connect_timeout,
             ready_timeout,
             ping_interval,
@@ -241,6 +248,7 @@ impl From<ClientOptions> for Wire {
             idle_timeout,
             ack_timeout,
             turn_timeout,
+            max_retry_after,
             queue_capacity,
             overflow,
             dedup_capacity,
@@ -285,6 +293,8 @@ impl From<ClientOptions> for Wire {
                 network_min_ms: ms(network_min),
             },
             max_attempts: Some(max_attempts),
+            stable_after_ms: ms(stable_after),
+            max_retry_after_ms: ms(max_retry_after),
             connect_timeout_ms: ms(connect_timeout),
             ready_timeout_ms: ms(ready_timeout),
             ping_interval_ms: ms(ping_interval),

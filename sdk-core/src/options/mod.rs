@@ -114,8 +114,9 @@ impl ClientOptions {
     /// Keys: `dialect`, `baseUrl`, `params`, `headers`, `apiKey`, `tenant`, `bearerToken`,
     /// `tokenProvider`, `seed`, `allowInsecure`, `backoff` (`{baseMs, factor, capMs, jitter,
     /// minDelayMs, restartMaxMs, rateLimitMinMs, initializingMinMs, networkMinMs}`),
-    /// `maxAttempts`, `connectTimeoutMs`, `readyTimeoutMs`, `pingIntervalMs`, `pongTimeoutMs`,
-    /// `idleTimeoutMs`, `ackTimeoutMs`, `turnTimeoutMs`, `queueCapacity`, `overflow`
+    /// `maxAttempts`, `stableAfterMs`, `maxRetryAfterMs`, `connectTimeoutMs`, `readyTimeoutMs`,
+    /// `pingIntervalMs`, `pongTimeoutMs`, `idleTimeoutMs`, `ackTimeoutMs`, `turnTimeoutMs`,
+    /// `queueCapacity`, `overflow`
     /// (`"dropOldest"` | `"rejectNew"`), `dedupCapacity`, `typingThrottleMs`, `maxFrameBytes`,
     /// `lazyConnect`, `deltaCoalesceMs`, `resumeCursor`, `keepRaw`.
     ///
