@@ -88,7 +88,7 @@ dialect_table! {
         codec: |url, params, _| Box::new(super::parlant::Parlant::from_params(url, params));
     /// OpenAI-compatible chat completions with `stream: true`.
     Openai = "openai",
-        params: ["model", "user", "system_prompt", "dedup", "timeout_ms", "api_key", "token", "bearer_token", "header.*"],
+        params: ["model", "user", "system_prompt", "dedup", "timeout_ms", "max_history", "api_key", "token", "bearer_token", "header.*"],
         codec: |url, params, _| Box::new(super::openai::OpenAi::from_params(url, params));
 }
 
