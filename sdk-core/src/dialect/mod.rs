@@ -116,7 +116,8 @@ pub use actions::{
     TransportEvent,
 };
 pub use failure::{
-    Failure, FailureKind, RetryAfter, RetryHint, parse_retry_after, retry_after, retry_after_header,
+    Failure, FailureKind, RetryAfter, RetryHint, parse_retry_after, retry_after,
+    retry_after_header, retry_after_wait,
 };
 pub use sink::{Action, Actions};
 

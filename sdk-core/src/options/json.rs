@@ -193,6 +193,8 @@ impl From<Wire> for ClientOptions {
         b.factor = w.backoff.factor.unwrap_or(b.factor);
         b.jitter = w.backoff.jitter.unwrap_or(b.jitter);
         c.max_attempts = w.max_attempts.unwrap_or(c.max_attempts);
+        set_ms(&mut c.stable_after, w.stable_after_ms);
+        set_ms(&mut c.max_retry_after, w.max_retry_after_ms);
         set_ms(&mut c.connect_timeout, w.connect_timeout_ms);
         set_ms(&mut c.ready_timeout, w.ready_timeout_ms);
         set_ms(&mut c.ping_interval, w.ping_interval_ms);

@@ -42,7 +42,7 @@ fn capabilities_come_from_each_codec() {
     let caps = |k: DialectKind| k.capabilities();
     assert!(caps(DialectKind::Native).resume && caps(DialectKind::Native).typing);
     assert!(caps(DialectKind::Miptech).typing);
-    assert!(caps(DialectKind::ChatV2).audio);
+    assert!(caps(DialectKind::ChatV2).audio && caps(DialectKind::ChatV2).resume);
     assert!(caps(DialectKind::ChatInterfaces).resume);
     assert!(caps(DialectKind::Parlant).resume);
     assert!(!caps(DialectKind::Openai).resume && !caps(DialectKind::Openai).audio);
