@@ -120,6 +120,10 @@ async fn http_fallback_and_history() {
         .map(|m| m["role"].as_str().unwrap())
         .collect();
     assert_eq!(roles, vec!["user", "assistant", "user"]);
+    // a reply names the user message it answers, so a client can recover a cut reply
+    let m = hist["messages"].as_array().unwrap();
+    assert_eq!(m[1]["reply_to"], m[0]["id"]);
+    assert!(m[0]["reply_to"].is_null() && m[2]["reply_to"].is_null());
 }
 
 fn base64(data: &[u8]) -> String {

@@ -91,6 +91,24 @@ async fn rest_message_streams_to_socket_and_resend_is_idempotent() {
     let first: Value = first.json().await.unwrap();
     let frames = ws.until(|v| v["type"] == "response_complete").await;
     assert!(frames.iter().any(|f| f["type"] == "response_chunk"));
+    // the history lists the reply with the id of the message it answers
+    let hist: Value = http()
+        .get(format!("{base}/api/v1/chat/{chat}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reply = hist["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .cloned()
+        .unwrap();
+    assert_eq!(reply["reply_to"], first["message_id"]);
+    assert_eq!(reply["content"], "You said: via rest");
     let again = post().await.unwrap();
     assert_eq!(again.status(), 200);
     let again: Value = again.json().await.unwrap();

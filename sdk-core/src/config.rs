@@ -46,7 +46,8 @@ pub struct Config {
     /// Attempts count across `Ready`: see [`stable_after`](Config::stable_after).
     pub max_attempts: u32,
     /// A connection that fails after staying `Ready` this long (or after a turn completed on
-    /// it) starts the attempt count over; one that fails sooner adds to it, so a backend that
+    /// it, or after it moved the resume cursor on: progress that the next attempt resumes from)
+    /// starts the attempt count over; one that fails sooner adds to it, so a backend that
     /// accepts and then fails every connection gets the backoff and `max_attempts` (default
     /// 30 s).
     pub stable_after: Duration,

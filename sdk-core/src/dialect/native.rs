@@ -100,8 +100,11 @@
 //!
 //! - `since_seq` is the engine's resume cursor (the decimal `seq` of the last event delivered).
 //! - Events are delivered strictly in `seq` order: a `seq` at or below the last one is a replay
-//!   and is dropped; a jump (`seq > last + 1`) means a frame was lost, so the client reconnects
-//!   and resumes. After `"resumed":false` the first replayed event may jump. A `welcome` whose
+//!   and is dropped; an event past a jump (`seq > last + 1`) is held, in `seq` order, for the
+//!   missing one to arrive (frames reordered by an intermediary); when more than
+//!   [`MAX_HELD`] are held, or a frame other than `event` arrives behind them (a pong, an ack),
+//!   the missing one was lost, so the client reconnects and resumes (a reconnect that delivers
+//!   nothing new counts towards `max_attempts`). After `"resumed":false` the first replayed event may jump. A `welcome` whose
 //!   `last_seq` is below `since_seq` means the server lost its history: one `Discontinuity`.
 //! - A frame other than `event` arriving while events up to the `welcome`'s `last_seq` are still
 //!   missing means the replay lost some: the client reconnects and resumes.
@@ -118,6 +121,7 @@ use crate::event::{
 };
 use crate::ids::{ClientId, ConnId, Cursor, DedupKey};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Where and as whom to connect.
@@ -182,7 +186,13 @@ pub struct NativeDialect {
     history_epoch: u64,
     /// `last_seq` announced by `welcome`: the replay must reach it before any later frame.
     replay_until: u64,
+    /// Events past a gap, by `seq`, waiting for the missing one (an order buffer: drained in
+    /// `seq` order, at most `MAX_HELD`, cleared with the connection).
+    held: BTreeMap<u64, Value>,
 }
+
+/// Most events held past a gap before the missing one is presumed lost.
+pub const MAX_HELD: usize = 8;
 
 impl NativeDialect {
     /// A codec for `config`.
@@ -195,6 +205,7 @@ impl NativeDialect {
             accept_gap: false,
             history_epoch: 0,
             replay_until: 0,
+            held: BTreeMap::new(),
         }
     }
 
@@ -300,6 +311,7 @@ impl Dialect for NativeDialect {
         self.welcomed = false;
         self.accept_gap = false;
         self.replay_until = 0;
+        self.held.clear();
     }
 }
 
@@ -316,6 +328,15 @@ impl NativeDialect {
             Err(_) => return out.emit(Decoded::protocol_error("invalid JSON", text.as_bytes())),
         };
         let kind = str_field(&value, "type").unwrap_or_default();
+        if kind != "event" && !self.held.is_empty() {
+            // Reordering mixes events among themselves; a frame of another kind behind the
+            // held ones means the missing event is not coming on this socket.
+            let expected = self.last_seq + 1;
+            self.held.clear();
+            return out.fail(Failure::protocol(format!(
+                "sequence gap: event {expected} missing before a `{kind}` frame"
+            )));
+        }
         if self.welcomed && kind != "event" && kind != "welcome" {
             if self.last_seq < self.replay_until {
                 // Frames are in order on the socket, so a control frame after `welcome` means
@@ -445,11 +466,25 @@ impl NativeDialect {
             return; // replay of an event already delivered
         }
         if seq != self.last_seq + 1 && !self.accept_gap {
+            if self.held.len() < MAX_HELD {
+                self.held.insert(seq, value); // ahead of a gap: wait for the missing one
+                return;
+            }
             let expected = self.last_seq + 1;
+            self.held.clear();
             return out.fail(Failure::protocol(format!(
                 "sequence gap: expected {expected}, got {seq}"
             )));
         }
+        self.deliver(seq, value, out);
+        while let Some(next) = self.held.remove(&(self.last_seq + 1)) {
+            self.deliver(self.last_seq + 1, next, out);
+        }
+        let last = self.last_seq;
+        self.held.retain(|s, _| *s > last);
+    }
+
+    fn deliver(&mut self, seq: u64, value: Value, out: &mut Actions) {
         self.accept_gap = false;
         self.last_seq = seq;
         let dedup = if self.history_epoch == 0 {

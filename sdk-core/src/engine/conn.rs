@@ -170,6 +170,7 @@ impl Engine {
         }));
         self.epoch += 1;
         self.ready_since = None;
+        self.attempt_cursor = self.cursor.clone();
         self.last_rx = now;
         self.pong_deadline = None;
         let cursor = self.cursor.clone();
@@ -197,8 +198,9 @@ impl Engine {
         self.set_conn(Conn::Ready);
         let reconnect = self.ever_ready;
         self.ever_ready = true;
-        // The attempt count is not reset here: only a connection that proves healthy resets it
-        // (`connection_failed`), so a backend that fails right after `Ready` backs off.
+        // The attempt count is not reset here: only a connection that proves healthy (stable for
+        // `stable_after`, a completed turn, or a resume cursor moved on) resets it, in
+        // `connection_failed`, so a backend that fails right after `Ready` backs off.
         self.ready_since = Some(now);
         self.proven = false;
         self.last_rx = now;
@@ -231,6 +233,7 @@ impl Engine {
         }
         let healthy = matches!(self.conn, Conn::Ready)
             && (self.proven
+                || self.cursor != self.attempt_cursor
                 || self
                     .ready_since
                     .is_some_and(|t| now >= t + self.config.stable_after));

@@ -53,6 +53,9 @@ pub struct Engine {
     ready_since: Option<Instant>,
     /// A turn completed on the current connection: it is healthy whatever its age.
     proven: bool,
+    /// The resume cursor when the current attempt started: a connection that moved it on made
+    /// progress (the next attempt starts further on), so it is not flapping.
+    attempt_cursor: Option<Cursor>,
     /// Incremented at every connection attempt; tags in-flight messages.
     epoch: u64,
     ever_ready: bool,
@@ -151,6 +154,7 @@ impl Engine {
             failures: 0,
             ready_since: None,
             proven: false,
+            attempt_cursor: None,
             epoch: 0,
             ever_ready: false,
             tearing_down: false,

@@ -414,6 +414,12 @@ fn replays_are_dropped_and_gaps_trigger_resume() {
         "text_delta",
         json!({"message_id":"m","offset":5,"text":"!"}),
     );
+    // held for seq 3 (frames may be reordered); when too many wait, 3 was lost: resume
+    assert_eq!(h.engine.state(), ConnectionState::Ready);
+    let held = crate::dialect::native::MAX_HELD as u64;
+    for seq in 5..5 + held {
+        h.event(seq, "turn_started", json!({}));
+    }
     assert!(matches!(
         h.engine.state(),
         ConnectionState::Reconnecting { .. }

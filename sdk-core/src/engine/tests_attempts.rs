@@ -137,3 +137,26 @@ fn a_completed_turn_proves_the_connection_healthy() {
         ConnectionState::Reconnecting { attempt: 1, .. }
     ));
 }
+
+/// A connection that moved the resume cursor on made progress (a resuming dialect reconnecting
+/// after a sequence gap): the next attempt starts further on, so it is not a flapping failure.
+#[test]
+fn a_connection_that_moved_the_cursor_on_starts_the_count_over() {
+    let mut h = H::new();
+    flapping(&mut h, 5);
+    next_connection_ready(&mut h);
+    h.event(1, "turn_started", serde_json::json!({}));
+    h.drop_socket();
+    assert!(matches!(
+        h.engine.state(),
+        ConnectionState::Reconnecting { attempt: 1, .. }
+    ));
+    // the replay of that event on the next connection is no progress
+    next_connection_ready(&mut h);
+    h.event(1, "turn_started", serde_json::json!({}));
+    h.drop_socket();
+    assert!(matches!(
+        h.engine.state(),
+        ConnectionState::Reconnecting { attempt: 2, .. }
+    ));
+}

@@ -176,13 +176,44 @@ fn replays_are_dropped_and_gaps_fail_the_connection() {
     let ev = |seq| json!({"type":"event","seq":seq,"kind":"turn_cancelled","turn_id":"t"});
     assert_eq!(emitted(&feed(&mut d, conn, ev(1))).len(), 1);
     assert!(feed(&mut d, conn, ev(1)).is_empty());
-    let gap = feed(&mut d, conn, ev(3));
+    // events past the gap wait for the missing one; when too many wait, it was lost
+    for seq in 3..3 + MAX_HELD as u64 {
+        assert!(feed(&mut d, conn, ev(seq)).is_empty(), "{seq} held");
+    }
+    let gap = feed(&mut d, conn, ev(3 + MAX_HELD as u64));
     assert!(matches!(&gap[0], Action::Fail(f) if f.kind == FailureKind::Protocol));
     assert_eq!(d.last_seq(), 1);
     // after resumed:false the first event may jump
     let (mut d, conn, _) = ready(Some("2"), welcome(50, false));
     assert_eq!(emitted(&feed(&mut d, conn, ev(40))).len(), 1);
-    assert!(matches!(&feed(&mut d, conn, ev(42))[0], Action::Fail(_)));
+    for seq in 42..42 + MAX_HELD as u64 {
+        assert!(feed(&mut d, conn, ev(seq)).is_empty());
+    }
+    assert!(matches!(&feed(&mut d, conn, ev(60))[0], Action::Fail(_)));
+}
+
+/// Frames reordered by an intermediary are put back in `seq` order without a reconnect.
+#[test]
+fn reordered_events_are_delivered_in_order() {
+    let (mut d, conn, _) = ready(None, welcome(0, true));
+    let ev =
+        |seq| json!({"type":"event","seq":seq,"kind":"turn_cancelled","turn_id":format!("t{seq}")});
+    let mut got = Vec::new();
+    for seq in [1, 3, 4, 2, 6, 5, 5, 7] {
+        let actions = feed(&mut d, conn, ev(seq));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Fail(_))));
+        got.extend(
+            emitted(&actions)
+                .iter()
+                .map(|e| e.turn_id.clone().unwrap_or_default()),
+        );
+    }
+    assert_eq!(got, ["t1", "t2", "t3", "t4", "t5", "t6", "t7"]);
+    assert_eq!(d.last_seq(), 7);
+    // a lost event: the next frame of another kind gives it up
+    assert!(feed(&mut d, conn, ev(9)).is_empty());
+    let pong = feed(&mut d, conn, json!({"type":"pong","nonce":1}));
+    assert!(matches!(&pong[0], Action::Fail(f) if f.kind == FailureKind::Protocol));
 }
 
 #[test]

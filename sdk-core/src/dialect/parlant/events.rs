@@ -235,7 +235,13 @@ impl State {
         while self.turns.len() > REMEMBERED {
             match self.turns.iter().position(|t| t.ended && t.held.is_empty()) {
                 Some(i) => drop(self.turns.remove(i)),
-                None => break,
+                // Every remembered turn is open: a backend opening turns without end. The
+                // oldest goes (its held completion is delivered, not dropped), so this list stays
+                // bounded; the engine ends that turn by its timeout if nothing else does.
+                None => match self.turns.pop_front() {
+                    Some(old) => emitted.extend(old.held),
+                    None => break,
+                },
             }
         }
         let started = Decoded::new(Ev::TurnStarted { reply_to }).turn(id.clone());
