@@ -4,7 +4,7 @@
 //! [`Session::handle`] with `now` measured by `tokio::time::Instant` from the driver's start, then
 //! [`Session::poll`] is drained until `None`, then one sleep is armed at
 //! [`Session::poll_timeout`]. Transport operations are executed by small tasks — one per
-//! WebSocket ([`socket`]) and one per HTTP request ([`http`]) — that report back through a single
+//! WebSocket (`socket.rs`) and one per HTTP request (`http.rs`) — that report back through a single
 //! bounded channel, so per-transport order is preserved and a slow session applies backpressure
 //! to the network instead of buffering without bound. Envelopes go to every subscriber as one
 //! shared [`Arc`] through an unbounded channel (a slow consumer is never dropped from or skipped).

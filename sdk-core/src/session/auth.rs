@@ -15,7 +15,7 @@
 //! - a provider error is not fatal: the session goes on with the previous token (or none), and
 //!   the backend's refusal reaches the app as an engine event instead of the client hanging.
 //!
-//! [`RefreshingAuth`] wraps the dialect so that auth failures are retried, not final, while a
+//! `RefreshingAuth` wraps the dialect so that auth failures are retried, not final, while a
 //! provider is set; the attempts are still bounded by `max_attempts`.
 
 use super::Transport;

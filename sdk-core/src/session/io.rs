@@ -9,7 +9,7 @@ use crate::io::{Command, HttpRequest, Input, Output};
 use crate::state::ConnectionState;
 use std::sync::Arc;
 
-/// Settings of a session besides the engine's [`Config`].
+/// Settings of a session besides the engine's [`Config`](crate::Config).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionOptions {
@@ -37,7 +37,7 @@ impl SessionOptions {
     }
 }
 
-/// What goes into a [`Session`].
+/// What goes into a [`Session`](super::Session).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SessionInput {
@@ -47,7 +47,7 @@ pub enum SessionInput {
     /// The token provider's answer to [`SessionOutput::FetchToken`]: a token, or why it could
     /// not give one (the session then goes on with the previous token, or none).
     Token(Result<String, String>),
-    /// The timer of [`Session::poll_timeout`] passed.
+    /// The timer of [`Session::poll_timeout`](super::Session::poll_timeout) passed.
     Timeout,
 }
 
@@ -107,7 +107,7 @@ pub enum Transport {
     },
 }
 
-/// What comes out of a [`Session`]: operations for the driver, and what the app receives.
+/// What comes out of a [`Session`](super::Session)(super::Session): operations for the driver, and what the app receives.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SessionOutput {

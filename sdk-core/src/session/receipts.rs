@@ -1,7 +1,7 @@
 //! Receipt routing and the session's counters.
 //!
 //! The terminal rule is written here once: a message's last status is `Acked` or `Failed`, or
-//! `Sent` for dialects without acks ([`is_terminal`]). [`Receipts`] tracks every message that
+//! `Sent` for dialects without acks ([`is_terminal`]). `Receipts` tracks every message that
 //! has not reached it (bounded by the engine's queue capacity: a message is open from `send`
 //! until its terminal status) and, when the session closes, fails those still open with
 //! `Closed`, so every message reaches exactly one terminal status.
