@@ -5,14 +5,14 @@
 //! cargo run --manifest-path fuzz/Cargo.toml --example replay -- miptech fuzz/artifacts/miptech/crash-...
 //! ```
 
-use chatwire_fuzz::{Target, run_dialect, run_sse};
+use chatwire_fuzz::{Target, run_dialect, run_options, run_sse};
 use std::io::Write;
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [target, path] = args.as_slice() else {
         eprintln!(
-            "usage: replay <sse|native|miptech|chat_v2|chat_interfaces|parlant|openai> <file>"
+            "usage: replay <sse|options|native|miptech|chat_v2|chat_interfaces|parlant|openai> <file>"
         );
         return std::process::ExitCode::from(2);
     };
@@ -27,6 +27,12 @@ fn main() -> std::process::ExitCode {
         "sse" => {
             run_sse(&data);
             println!("sse: whole and split parses agree");
+            return std::process::ExitCode::SUCCESS;
+        }
+        "options" => {
+            let text = String::from_utf8_lossy(&data);
+            println!("{:?}", chatwire::ClientOptions::from_json(&text));
+            run_options(&data);
             return std::process::ExitCode::SUCCESS;
         }
         "native" => Target::Native,

@@ -1,5 +1,6 @@
-//! The fuzz harnesses behind `fuzz_targets/*`: the SSE parser on its own, and each dialect's
-//! inbound decoding driven through the public [`Engine`] by a script of server behaviour.
+//! The fuzz harnesses behind `fuzz_targets/*`: the SSE parser and the `ClientOptions` JSON on
+//! their own, and each dialect's inbound decoding driven through the public [`Engine`] by a
+//! script of server behaviour.
 //!
 //! A dialect script is a list of records separated by the byte `0x1E`; the first byte of a
 //! record says what the "server" does, the rest is its payload:
@@ -90,6 +91,24 @@ pub fn run_sse(data: &[u8]) {
     assert_eq!(whole.last_event_id(), pieces.last_event_id());
     assert_eq!(whole.retry(), pieces.retry());
     assert_eq!(whole.buffered_len(), pieces.buffered_len());
+}
+
+/// Parses `data` as `ClientOptions` JSON: a refusal is a typed error; accepted options
+/// validate without panicking and come back unchanged from `to_json` -> `from_json`.
+pub fn run_options(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(options) = chatwire::ClientOptions::from_json(text) else {
+        return;
+    };
+    let _ = options.validate();
+    let again = chatwire::ClientOptions::from_json(&options.to_json());
+    assert_eq!(
+        again.as_ref(),
+        Ok(&options),
+        "to_json -> from_json changed the options"
+    );
 }
 
 /// Runs one dialect script (see the module docs); returns what the engine did, one line per
@@ -387,6 +406,22 @@ mod tests {
             .flatten()
         {
             run_sse(&std::fs::read(seed.path()).unwrap_or_default());
+        }
+        let options: Vec<_> = std::fs::read_dir(root.join("options"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        assert!(!options.is_empty(), "corpus/options has no seed");
+        for seed in options {
+            let data = std::fs::read(seed.path()).unwrap_or_default();
+            let text = String::from_utf8_lossy(&data);
+            assert!(
+                chatwire::ClientOptions::from_json(&text).is_ok(),
+                "{}: a seed must parse",
+                seed.path().display()
+            );
+            run_options(&data);
         }
     }
 }

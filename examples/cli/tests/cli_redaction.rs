@@ -46,8 +46,8 @@ fn assert_no_secret(what: &str, text: &str) {
     }
 }
 
-/// `events` with every credential option set (OpenAI sends its API key as the bearer token,
-/// so it gets the token only: the mock checks that one).
+/// `events` with every credential option the dialect takes (native takes no API key; OpenAI
+/// sends its API key as the bearer token, so it gets the token only: the mock checks that one).
 fn events(kind: DialectKind, url: &str, token: &str, extra: &[&str]) -> (bool, String) {
     let header = format!("X-Trace-Key: {HEADER_VALUE}");
     let mut args = vec![
@@ -67,7 +67,7 @@ fn events(kind: DialectKind, url: &str, token: &str, extra: &[&str]) -> (bool, S
         "--timeout",
         "20",
     ];
-    if kind != DialectKind::Openai {
+    if !matches!(kind, DialectKind::Native | DialectKind::Openai) {
         args.extend_from_slice(&["--api-key", API_KEY]);
     }
     args.extend_from_slice(extra);
@@ -138,12 +138,23 @@ fn debug_output_and_build_errors_show_no_credential() {
     let _guard = runtime.enter();
     let query_url = format!("http://127.0.0.1:9/?access_token={URL_TOKEN}");
     for kind in DialectKind::ALL {
-        let builder = Client::builder(kind, query_url.clone())
+        let everything = Client::builder(kind, query_url.clone())
             .api_key(API_KEY)
             .bearer_token(BEARER)
             .header("X-Trace-Key", HEADER_VALUE)
             .param("token", URL_TOKEN);
-        assert_no_secret("builder Debug", &format!("{builder:?}"));
+        assert_no_secret("builder Debug", &format!("{everything:?}"));
+        // the build refuses what the dialect does not take (an API key on native, a token
+        // given twice): its error shows no credential either
+        if let Err(e) = everything.build() {
+            assert_no_secret("build error", &format!("{e} {e:?}"));
+        }
+        let mut builder = Client::builder(kind, query_url.clone())
+            .bearer_token(BEARER)
+            .header("X-Trace-Key", HEADER_VALUE);
+        if kind != DialectKind::Native {
+            builder = builder.api_key(API_KEY);
+        }
         let client = builder.build().unwrap();
         assert_no_secret("client Debug", &format!("{client:?}"));
         for url in [
@@ -159,5 +170,21 @@ fn debug_output_and_build_errors_show_no_credential() {
             assert_no_secret("build error", &format!("{err} {err:?}"));
         }
         drop(client);
+    }
+    let json = format!(
+        r#"{{"dialect":"chat-v2","baseUrl":"{query_url}","apiKey":"{API_KEY}","bearerToken":"{BEARER}","headers":{{"X-Trace-Key":"{HEADER_VALUE}"}}"#
+    );
+    let options = chatwire::ClientOptions::from_json(&format!("{json}}}")).unwrap();
+    assert_no_secret("options Debug", &format!("{options:?}"));
+    for bad in [
+        format!("{json},\"noSuchKey\":1}}"),
+        format!("{json},\"maxAttempts\":0}}"),
+        json.clone(),
+    ] {
+        let shown = match chatwire::ClientOptions::from_json(&bad) {
+            Ok(options) => format!("{:?}", options.validate()),
+            Err(e) => format!("{e} {e:?}"),
+        };
+        assert_no_secret("options error", &shown);
     }
 }
