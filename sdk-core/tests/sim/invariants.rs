@@ -8,7 +8,8 @@
 //! - outbound: legal status transitions, one terminal status per accepted send, an acked
 //!   message stored by the backend exactly once;
 //! - connection: legal state transitions, gapless envelope numbering, and against a flapping
-//!   backend the attempt number grows until the engine gives up.
+//!   backend the attempt number grows until the engine gives up (it may start over only after
+//!   a connection moved the resume cursor on: data got through).
 
 use chatwire::event::{DeliveryStatus, Envelope, Event, Role, TextUpdate};
 use chatwire::{ClientId, ConnectionState};
@@ -46,6 +47,8 @@ pub struct AppView {
     /// Flapping backend: the last `Reconnecting` attempt seen, and whether the engine gave up.
     pub flapping: bool,
     last_attempt: u32,
+    /// The latest resume cursor the app saw: a connection that moves it on made progress.
+    last_cursor: Option<String>,
     pub gave_up: bool,
     pub reconnects: u32,
 }
@@ -71,6 +74,7 @@ impl AppView {
             discontinuities: 0,
             flapping: false,
             last_attempt: 0,
+            last_cursor: None,
             gave_up: false,
             reconnects: 0,
         }
@@ -107,6 +111,11 @@ impl AppView {
             self.fail(format!("envelope seq {} after {}", env.seq, self.env_seq));
         }
         self.env_seq = env.seq;
+        if env.cursor.is_some() && env.cursor != self.last_cursor {
+            // data got through: the attempt count may start over
+            self.last_cursor = env.cursor.clone();
+            self.last_attempt = 0;
+        }
         // one wire event may become several app events, of different types
         let name = env.event.type_name();
         for key in keys {
