@@ -437,6 +437,16 @@ impl ChatV2 {
         self.turns.remove(pos.unwrap_or(0))
     }
 
+    /// Removes queued turn `turn` (for recovery).
+    pub(super) fn take_queued(&mut self, turn: &str) -> Option<Queued> {
+        self.take_by_turn(turn)
+    }
+
+    /// Ends a queued turn taken off the queue: its message counts as answered.
+    pub(super) fn finish_queued(&mut self, q: Queued, out: &mut Actions) {
+        self.end(q, out);
+    }
+
     fn take_by_turn(&mut self, turn: &str) -> Option<Queued> {
         let pos = self.turns.iter().position(|q| q.turn == turn)?;
         self.turns.remove(pos)

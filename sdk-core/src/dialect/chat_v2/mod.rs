@@ -28,12 +28,13 @@
 //! `MessageCompleted`, `TurnCompleted`, with the same dedup keys a final `message` would have,
 //! so a reply that also arrives on the socket is shown once). A reply not listed yet is still
 //! running and finishes on the socket; a turn that ended without a reply while the socket was
-//! down ends with the engine's turn timeout. A message sent but never acked is re-sent by the
-//! engine under the same `id` (the server acks it as a duplicate without running it twice); the
-//! re-sent turn gets a new turn id (`<client id>#<attempt>`), and its first text delta is a
-//! `Replace`, so partial text of the interrupted attempt is replaced, never doubled. The turns
-//! a dropped socket leaves unrecoverable — of a message not acked yet (re-sent as that new
-//! turn), or of another client — end there with `TurnFailed{disconnected}`.
+//! down fails (`TurnFailed{discontinuity}`) once the history lists the reply of a later turn
+//! (turns run in order), else it ends with the engine's turn timeout. A message sent but never
+//! acked is re-sent by the engine under the same `id` (the server acks it as a duplicate without
+//! running it twice); the re-sent turn gets a new turn id (`<client id>#<attempt>`), and its first
+//! text delta is a `Replace`, so partial text of the interrupted attempt is replaced, never
+//! doubled. The turns a dropped socket leaves unrecoverable — of a message not acked yet (re-sent
+//! as that new turn), or of another client — end there with `TurnFailed{disconnected}`.
 //!
 //! Tokens are ordered and deduplicated by `index` within their message when the server numbers
 //! them; every dedup key is scoped to the turn attempt. The protocol document defines no index,

@@ -64,10 +64,21 @@ impl ChatV2 {
             .filter(|q| q.client_id.is_some())
             .cloned()
             .collect();
-        for q in cut {
+        // Turns run in order: a cut turn with no reply listed while a later one has its reply
+        // ended on the server without one (an error while the socket was down).
+        let answered: Vec<bool> = cut
+            .iter()
+            .map(|q| {
+                history::reply_for(&entries, q.user_msg.as_deref(), q.reply.as_deref()).is_some()
+            })
+            .collect();
+        for (i, q) in cut.into_iter().enumerate() {
             let Some(entry) =
                 history::reply_for(&entries, q.user_msg.as_deref(), q.reply.as_deref())
             else {
+                if answered[i + 1..].iter().any(|a| *a) {
+                    self.end_without_reply(q, out);
+                }
                 continue; // still running: the socket delivers the rest
             };
             let reply = q
@@ -88,6 +99,23 @@ impl ChatV2 {
             };
             self.complete(q.turn, reply, Some(entry.content.clone()), &frame, out);
         }
+    }
+
+    /// Ends a cut turn the server finished without a reply while the socket was down.
+    fn end_without_reply(&mut self, q: super::Queued, out: &mut Actions) {
+        let Some(q) = self.take_queued(&q.turn) else {
+            return;
+        };
+        let error = TurnError::new(
+            TurnErrorCode::Discontinuity,
+            "the turn ended while disconnected and the history has no reply for it",
+        );
+        let d = Decoded::new(Event::TurnFailed { error })
+            .turn(q.turn.clone())
+            .conversation(self.session.clone())
+            .dedup(crate::ids::DedupKey::Id(format!("{}:end", q.turn)));
+        out.emit(d);
+        self.finish_queued(q, out);
     }
 
     /// A dropped socket ends the turns the history cannot recover: those this client did not

@@ -650,3 +650,69 @@ fn repeats_after_a_turn_ended_never_start_or_ack_the_next_turn() {
     );
     assert_eq!(names(&got).iter().filter(|n| **n == "error").count(), 1);
 }
+
+/// Two acked turns cut by a drop: the history lists only the second reply. Turns run in order,
+/// so the first ended on the server without a reply (an error while disconnected): it fails
+/// instead of waiting at the head of the queue and swallowing the next turn's frames.
+#[test]
+fn a_cut_turn_the_history_skipped_ends_when_a_later_one_is_listed() {
+    let mut d = ChatV2::new("http://127.0.0.1:7");
+    let (conn, mut out) = ready(&mut d);
+    let (a, b) = (client(4), client(5));
+    for c in [a, b] {
+        let msg = Outbound::Message {
+            client_id: c,
+            text: "x",
+            resend: false,
+        };
+        d.encode(msg, &mut out).unwrap();
+    }
+    feed(
+        &mut d,
+        conn,
+        &[ack(a, "m-1", false), ack(b, "m-2", false)],
+        &mut out,
+    );
+    out.take();
+    let closed = CloseReason::closed(Some(1006), "abnormal");
+    let closed = TransportEvent::SocketClosed {
+        conn,
+        reason: &closed,
+    };
+    d.on_transport(closed, &mut out);
+    d.disconnect(Disconnect::Reconnecting, &mut out);
+    out.take();
+    d.connect(&ConnectContext::new(1, None), &mut out);
+    let (conn, _, _) = opened(&out.take()).unwrap();
+    d.on_transport(TransportEvent::SocketOpened { conn }, &mut out);
+    let got = out.take();
+    let (history, _) = one_request(&got);
+    let listing = json!({"messages":[
+        {"id":"m-1","role":"user","content":"x"},
+        {"id":"m-2","role":"user","content":"x"},
+        {"id":"r2","role":"assistant","content":"You said: x","reply_to":"m-2"}]});
+    let body = listing.to_string();
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id: history,
+            status: 200,
+            headers: &[],
+            body: body.as_bytes(),
+        },
+        &mut out,
+    );
+    let got = out.take();
+    let ends: Vec<(String, &'static str)> = emitted(&got)
+        .iter()
+        .filter(|e| e.event.is_turn_terminal())
+        .map(|e| (e.turn_id.clone().unwrap_or_default(), e.event.type_name()))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (a.to_string(), "turnFailed"),
+            (b.to_string(), "turnCompleted")
+        ]
+    );
+    assert!(d.turns.is_empty());
+}
