@@ -379,3 +379,218 @@ pub fn raw_items(raw: &Option<Value>) -> Vec<&Value> {
         None => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker itself: each invariant fires on a sequence that breaks it, and stays quiet
+    //! on the same sequence done right.
+
+    use super::AppView;
+    use chatwire::ConnectionState;
+    use chatwire::event::{Envelope, Event, Role, TextChannel, TextUpdate};
+    use std::time::Duration;
+
+    struct Feed {
+        app: AppView,
+        seq: u64,
+    }
+
+    impl Feed {
+        fn new() -> Feed {
+            Feed {
+                app: AppView::new(),
+                seq: 0,
+            }
+        }
+
+        fn ev(&mut self, turn: Option<&str>, message: Option<&str>, event: Event) {
+            self.keyed(turn, message, event, Vec::new());
+        }
+
+        fn keyed(
+            &mut self,
+            turn: Option<&str>,
+            msg: Option<&str>,
+            event: Event,
+            keys: Vec<String>,
+        ) {
+            self.seq += 1;
+            let mut env = Envelope::new(self.seq, 0, event);
+            env.turn_id = turn.map(str::to_string);
+            env.message_id = msg.map(str::to_string);
+            self.app.on_envelope(&env, keys);
+        }
+
+        fn reply(&mut self, turn: &str, msg: &str, text: &str) {
+            self.ev(
+                Some(turn),
+                None,
+                Event::TurnStarted {
+                    reply_to: Some("c-1".into()),
+                },
+            );
+            self.ev(
+                Some(turn),
+                Some(msg),
+                Event::MessageStarted {
+                    role: Role::Assistant,
+                },
+            );
+            let update = TextUpdate::Append {
+                text: text.into(),
+                offset: 0,
+            };
+            let delta = Event::TextDelta {
+                channel: TextChannel::Text,
+                update,
+            };
+            self.ev(Some(turn), Some(msg), delta);
+            let done = Event::MessageCompleted { text: text.into() };
+            self.ev(Some(turn), Some(msg), done);
+        }
+
+        fn completed(&mut self, turn: &str) {
+            let end = Event::TurnCompleted {
+                finish_reason: None,
+                usage: None,
+            };
+            self.ev(Some(turn), None, end);
+        }
+
+        fn state(&mut self, from: ConnectionState, to: ConnectionState) {
+            self.ev(None, None, Event::StateChanged { from, to });
+        }
+    }
+
+    fn reconnecting(attempt: u32) -> ConnectionState {
+        ConnectionState::Reconnecting {
+            attempt,
+            delay: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_clean_turn_has_no_violation() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "hi ");
+        f.completed("t-1");
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        assert_eq!(f.app.open_turns(), 0);
+    }
+
+    #[test]
+    fn a_reply_completed_twice_or_repeated_as_a_message_is_caught() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "hi ");
+        f.ev(
+            Some("t-1"),
+            Some("m-1"),
+            Event::MessageCompleted { text: "hi ".into() },
+        );
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("m-1 shown twice"))
+        );
+
+        let mut f = Feed::new();
+        f.ev(Some("t-1"), None, Event::TurnStarted { reply_to: None });
+        f.ev(
+            Some("t-1"),
+            Some("m-1"),
+            Event::MessageStarted {
+                role: Role::Assistant,
+            },
+        );
+        let full = Event::Message {
+            role: Role::Assistant,
+            content: "hi ".into(),
+            metadata: None,
+        };
+        f.ev(Some("t-1"), Some("m-1"), full);
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("streamed, then again"))
+        );
+    }
+
+    #[test]
+    fn a_second_terminal_or_a_second_completed_turn_for_one_message_is_caught() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "a ");
+        f.completed("t-1");
+        f.completed("t-1");
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("after the end of turn t-1"))
+        );
+
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "a ");
+        f.completed("t-1");
+        f.reply("t-2", "m-2", "a ");
+        f.completed("t-2");
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("answered by 2 completed turns"))
+        );
+    }
+
+    #[test]
+    fn a_server_event_delivered_twice_is_caught_but_one_event_may_become_several() {
+        let mut f = Feed::new();
+        let key = || vec!["event 7".to_string()];
+        f.keyed(
+            Some("t-1"),
+            None,
+            Event::TurnStarted { reply_to: None },
+            key(),
+        );
+        f.keyed(Some("t-1"), None, Event::Heartbeat, key());
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.keyed(Some("t-1"), None, Event::Heartbeat, key());
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("event 7 reached the app twice"))
+        );
+    }
+
+    #[test]
+    fn a_flapping_backend_must_see_the_attempt_count_grow_unless_data_got_through() {
+        let mut f = Feed::new();
+        f.app.flapping = true;
+        f.state(ConnectionState::Disconnected, ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(1));
+        f.state(reconnecting(1), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(2));
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.state(reconnecting(2), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.seq += 1;
+        let mut progress = Envelope::new(f.seq, 0, Event::Heartbeat);
+        progress.cursor = Some("c-9".into());
+        f.app.on_envelope(&progress, Vec::new());
+        f.state(ConnectionState::Ready, reconnecting(1));
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.state(reconnecting(1), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(1));
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("the count must grow"))
+        );
+    }
+}
