@@ -21,6 +21,9 @@ struct TurnTrack {
     started: u32,
     terminal: u32,
     reply_to: Option<String>,
+    /// The turn began right after a `Discontinuity`: its start may be missing (a resume past
+    /// evicted events), so its tool calls may show only their end.
+    after_gap: bool,
 }
 
 pub struct AppView {
@@ -44,11 +47,15 @@ pub struct AppView {
     /// Turn ids that ended at the app.
     pub ended_turns: HashSet<String>,
     pub discontinuities: u64,
+    /// A `Discontinuity` no turn has begun after yet.
+    gap_pending: bool,
     /// Flapping backend: the last `Reconnecting` attempt seen, and whether the engine gave up.
     pub flapping: bool,
     last_attempt: u32,
     /// The latest resume cursor the app saw: a connection that moves it on made progress.
     last_cursor: Option<String>,
+    /// How many times the cursor moved on.
+    pub progress: u64,
     pub gave_up: bool,
     pub reconnects: u32,
 }
@@ -72,9 +79,11 @@ impl AppView {
             ended_turns: HashSet::new(),
             failed_sends: HashSet::new(),
             discontinuities: 0,
+            gap_pending: false,
             flapping: false,
             last_attempt: 0,
             last_cursor: None,
+            progress: 0,
             gave_up: false,
             reconnects: 0,
         }
@@ -115,6 +124,7 @@ impl AppView {
             // data got through: the attempt count may start over
             self.last_cursor = env.cursor.clone();
             self.last_attempt = 0;
+            self.progress += 1;
         }
         // one wire event may become several app events, of different types
         let name = env.event.type_name();
@@ -128,7 +138,10 @@ impl AppView {
         self.turn_rules(env);
         match &env.event {
             Event::StateChanged { from, to } => self.state_change(*from, *to),
-            Event::Discontinuity { .. } => self.discontinuities += 1,
+            Event::Discontinuity { .. } => {
+                self.discontinuities += 1;
+                self.gap_pending = true;
+            }
             Event::MessageStatus {
                 client_id, status, ..
             } => self.status(*client_id, status.clone()),
@@ -227,7 +240,11 @@ impl AppView {
         };
         let is_start = matches!(env.event, Event::TurnStarted { .. });
         let terminal = env.event.is_turn_terminal();
+        let fresh = !self.turns.contains_key(&turn);
+        let gap = fresh && std::mem::take(&mut self.gap_pending);
         let t = self.turns.entry(turn.clone()).or_default();
+        t.after_gap |= gap;
+        let after_gap = t.after_gap;
         let (started, ended) = (t.started, t.terminal);
         if let Event::TurnStarted { reply_to } = &env.event {
             t.reply_to = reply_to.clone();
@@ -292,12 +309,14 @@ impl AppView {
             Event::ToolCompleted { .. } | Event::ToolFailed { .. } => {
                 let n = self.tools.entry(key.clone()).or_default();
                 *n += 1;
-                if *n > 1 || !self.open_tools.remove(&key) {
+                let unstarted_after_gap = *n == 1 && after_gap;
+                if *n > 1 || !(self.open_tools.remove(&key) || unstarted_after_gap) {
                     self.fail(format!("tool {tool} ended twice or before it started"));
                 }
             }
             _ => {
-                if !self.open_tools.contains(&key) {
+                let ended = self.tools.get(&key).is_some_and(|n| *n > 0);
+                if !self.open_tools.contains(&key) && (ended || !after_gap) {
                     self.fail(format!("tool {tool} event outside its call"));
                 }
             }

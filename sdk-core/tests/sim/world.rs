@@ -97,6 +97,8 @@ pub struct World<M: Model> {
     closed_by_app: bool,
     flapping: bool,
     messages: u64,
+    /// When the app last saw the resume cursor move on (`AppView::progress` changed).
+    progress_at: (u64, u64),
     /// Dispatches left before the run counts as a runaway (replay storms grow without bound).
     budget: u64,
 }
@@ -134,6 +136,7 @@ impl<M: Model> World<M> {
             flapping: false,
             messages: 0,
             budget: 0,
+            progress_at: (0, 0),
         })
     }
 
@@ -328,6 +331,9 @@ impl<M: Model> World<M> {
                 }
                 other => self.app.fail(format!("unexpected output {other:?}")),
             }
+        }
+        if self.app.progress != self.progress_at.0 {
+            self.progress_at = (self.app.progress, self.now);
         }
         let s = self.engine.stats();
         if s.queued > self.config.queue_capacity

@@ -214,7 +214,9 @@ impl<M: Model> World<M> {
                 let outs = self.model.up(&mut self.rng);
                 self.server_out(outs);
                 self.app.flapping = false;
-                if !self.app.gave_up && !self.closed_by_app {
+                let since_progress = self.now - self.progress_at.1;
+                let late = since_progress > self.plan.give_up_ms + 10_000;
+                if !self.app.gave_up && !self.closed_by_app && late {
                     self.app.fail(format!(
                         "flapping backend: still retrying after {} ms ({} reconnects, max_attempts {})",
                         self.now, self.app.reconnects, self.config.max_attempts
