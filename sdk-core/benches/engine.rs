@@ -7,12 +7,19 @@
 //! turn tracking, no assembly). `cargo bench -p chatwire --bench engine` prints criterion's
 //! events/s for both, the engine/baseline cost ratio, and heap allocations per event counted by a
 //! counting global allocator in this benchmark binary.
+//!
+//! Two side-by-side figures for the session layer follow: the session's per-event cost (the
+//! engine plus receipt routing, token and header rules, counters, one shared `Arc` envelope)
+//! against the bare engine, and the fan-out of one envelope to three subscribers as a deep
+//! clone per subscriber (the driver before the session layer) against one `Arc` shared by all.
 
 use chatwire::dialect::native::{NativeConfig, NativeDialect};
-use chatwire::{Config, ConnId, Engine, Frame, Input, Instant, Output};
+use chatwire::session::{Session, SessionOptions, SessionOutput, Transport};
+use chatwire::{Command, Config, ConnId, Engine, Frame, Input, Instant, Output};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Counts heap allocations (and reallocations) of the benchmark process.
@@ -183,6 +190,115 @@ fn allocations() {
     }
 }
 
+/// The same turn through a [`Session`] wrapping the same engine config, drained as a driver does.
+fn session_setup() -> (Session, ConnId, Vec<String>) {
+    let (_, _, frames) = setup(true);
+    let dialect = NativeDialect::new(NativeConfig::new("http://bench", "c-1"));
+    let mut session = Session::new(
+        Config::default(),
+        Box::new(dialect),
+        SessionOptions::default(),
+    )
+    .expect("valid config");
+    let now = Instant::ZERO;
+    session.handle(now, Command::Connect.into()).expect("open");
+    let mut conn = None;
+    while let Some(o) = session.poll() {
+        if let SessionOutput::Transport(Transport::OpenSocket { conn: c, .. }) = o {
+            conn = Some(c);
+        }
+    }
+    let conn = conn.expect("socket requested");
+    session
+        .handle(now, Input::SocketOpened { conn }.into())
+        .expect("opened");
+    let welcome = r#"{"type":"welcome","conversation_id":"c-1","last_seq":0,"resumed":true}"#;
+    let frame = Frame::Text(welcome.to_string());
+    session
+        .handle(now, Input::SocketFrame { conn, frame }.into())
+        .expect("welcome");
+    while session.poll().is_some() {}
+    (session, conn, frames)
+}
+
+fn run_session(session: &mut Session, conn: ConnId, frames: Vec<String>) -> usize {
+    let now = Instant::from_millis(1);
+    let mut events = 0;
+    for text in frames {
+        let frame = Frame::Text(text);
+        let _ = session.handle(now, Input::SocketFrame { conn, frame }.into());
+        while let Some(o) = session.poll() {
+            if let SessionOutput::Event(e) = o {
+                events += 1;
+                black_box(e);
+            }
+        }
+    }
+    events
+}
+
+/// Session vs engine per event, and fan-out to three subscribers: deep clones vs one `Arc`.
+fn session_and_fanout() {
+    const ROUNDS: u32 = 100;
+    let (mut engine_ns, mut session_ns, mut events) = (0u128, 0u128, 0usize);
+    for _ in 0..ROUNDS {
+        let (mut engine, conn, frames) = setup(true);
+        let t = std::time::Instant::now();
+        events = run(&mut engine, conn, frames);
+        engine_ns += t.elapsed().as_nanos();
+        let (mut session, conn, frames) = session_setup();
+        let t = std::time::Instant::now();
+        black_box(run_session(&mut session, conn, frames));
+        session_ns += t.elapsed().as_nanos();
+    }
+    let per = |ns: u128| ns as f64 / f64::from(ROUNDS) / events.max(1) as f64;
+    println!(
+        "session per event: {:.0} ns, engine per event: {:.0} ns (same frames, same run), ratio {:.2}x",
+        per(session_ns),
+        per(engine_ns),
+        per(session_ns) / per(engine_ns)
+    );
+
+    // One turn's envelopes, delivered to three subscribers.
+    let (mut engine, conn, frames) = setup(true);
+    let now = Instant::from_millis(1);
+    let mut envelopes = Vec::new();
+    for text in frames {
+        let frame = Frame::Text(text);
+        let _ = engine.handle(now, Input::SocketFrame { conn, frame });
+        while let Some(o) = engine.poll_output() {
+            if let Output::Event(e) = o {
+                envelopes.push(e);
+            }
+        }
+    }
+    let (mut deep_ns, mut shared_ns) = (0u128, 0u128);
+    for _ in 0..ROUNDS {
+        let batch = envelopes.clone();
+        let t = std::time::Instant::now();
+        for e in batch {
+            let subscribers = [e.clone(), e.clone(), e];
+            black_box(subscribers);
+        }
+        deep_ns += t.elapsed().as_nanos();
+        let batch = envelopes.clone();
+        let t = std::time::Instant::now();
+        for e in batch {
+            let e = Arc::new(e);
+            let subscribers = [Arc::clone(&e), Arc::clone(&e), e];
+            black_box(subscribers);
+        }
+        shared_ns += t.elapsed().as_nanos();
+    }
+    let per = |ns: u128| ns as f64 / f64::from(ROUNDS) / envelopes.len().max(1) as f64;
+    println!(
+        "fan-out to 3 subscribers per event: deep clones {:.0} ns, shared Arc {:.0} ns, ratio {:.2}x",
+        per(deep_ns),
+        per(shared_ns),
+        per(deep_ns) / per(shared_ns)
+    );
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
@@ -192,4 +308,5 @@ fn main() {
         .final_summary();
     ratio();
     allocations();
+    session_and_fanout();
 }

@@ -365,6 +365,8 @@ pub enum FailReason {
     Rejected,
     /// The message exceeds the frame limit or the dialect cannot encode it.
     Invalid,
+    /// The app took the message back with `discard` before it was sent.
+    Discarded,
 }
 
 /// What the agent is doing.

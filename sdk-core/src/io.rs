@@ -129,7 +129,8 @@ pub struct CloseReason {
     pub failed_to_open: bool,
     /// HTTP status of a rejected upgrade, when known (401, 429, 503, ...).
     pub http_status: Option<u16>,
-    /// The `Retry-After` of a rejected upgrade, when it had one (delta-seconds).
+    /// The `Retry-After` of a rejected upgrade, when it had one: delay-seconds, or the time left
+    /// until its HTTP-date (the driver reads the wall clock: [`crate::dialect::retry_after_wait`]).
     pub retry_after: Option<std::time::Duration>,
 }
 

@@ -84,24 +84,30 @@ pub mod client;
 pub mod config;
 pub mod dialect;
 #[cfg(feature = "tokio")]
-mod driver;
+pub mod driver;
 pub mod engine;
 pub mod error;
+pub mod error_code;
 pub mod event;
 pub mod ids;
 pub mod io;
+pub mod options;
+pub mod session;
 pub mod sse;
 pub mod state;
 pub mod time;
 
 #[cfg(feature = "tokio")]
-pub use client::{Client, DialectKind};
+pub use client::Client;
 pub use config::{Config, OverflowPolicy};
+pub use dialect::{DialectKind, UnknownDialect};
 pub use engine::Engine;
-pub use error::{ConfigError, DialectError, EngineError};
+pub use error::{BuildError, ConfigError, DialectError, EngineError};
+pub use error_code::ErrorCode;
 pub use event::{Envelope, Event};
 pub use ids::{ClientId, ConnId, Cursor, DedupKey, RequestId};
 pub use io::{CloseReason, Command, Frame, HttpRequest, Input, Method, Output};
+pub use options::ClientOptions;
 pub use state::ConnectionState;
 pub use time::Instant;
 

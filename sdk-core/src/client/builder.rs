@@ -1,22 +1,25 @@
-//! [`ClientBuilder`]: everything a [`Client`] needs — dialect, base URL, auth, dialect params,
-//! every engine default of DESIGN §6 — validated once in [`ClientBuilder::build`].
+//! [`ClientBuilder`]: the typed Rust front of [`ClientOptions`] — dialect, base URL, auth,
+//! dialect params, every engine default of DESIGN §6 — plus the one thing options cannot hold,
+//! the token provider function. [`ClientBuilder::build`] validates the options once
+//! ([`ClientOptions::validate`]) and starts the driver.
 //!
 //! Validation refuses, with a typed [`BuildError`]: an unparsable URL, a scheme other than
 //! `http`, `https`, `ws`, `wss`, a clear-text scheme (`http`, `ws`) towards a host that is not
-//! loopback unless [`allow_insecure`](ClientBuilder::allow_insecure) is set, and zero durations or
-//! limits ([`ConfigError`]). Credentials never appear in `Debug` output or error messages.
+//! loopback unless [`allow_insecure`](ClientBuilder::allow_insecure) is set, zero durations or
+//! limits ([`ConfigError`](crate::ConfigError)), params the dialect does not read and invalid
+//! headers. Credentials never appear in `Debug` output or error messages.
 
-use super::{Client, DialectKind, TokenProvider};
+use super::{Client, DialectKind, Runtime, TokenProvider};
 use crate::backoff::BackoffPolicy;
 use crate::config::{Config, OverflowPolicy};
 use crate::driver::{self, DriverOptions, Shared};
-use crate::engine::Engine;
-use crate::error::ConfigError;
+use crate::error::BuildError;
 use crate::ids::Cursor;
-use std::collections::BTreeMap;
+use crate::options::{ClientOptions, redact_url};
+use crate::session::Session;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -37,7 +40,7 @@ use tokio::sync::watch;
 /// # let _runtime = rt.enter(); // `build` starts the driver on the current tokio runtime
 /// let mut backoff = BackoffPolicy::default();
 /// backoff.cap = Duration::from_secs(10);
-/// let client = Client::builder(DialectKind::Native, "http://10.0.0.8:8080")
+/// let client = Client::builder(DialectKind::Miptech, "http://10.0.0.8:8080")
 ///     .config(Config::default()) // first: it replaces every engine setting set before it
 ///     .allow_insecure(true) // clear-text http to a host that is not loopback
 ///     .tenant("acme")
@@ -45,7 +48,7 @@ use tokio::sync::watch;
 ///     .bearer_token("tok-456")
 ///     .token_provider(|| async { Ok::<_, std::io::Error>("fresh-token".to_string()) })
 ///     .header("X-Trace", "on")
-///     .param("conversation_id", "support-42")
+///     .param("chat_id", "support-42") // a param miptech reads (see DialectKind::params)
 ///     .seed(42)
 ///     .backoff(backoff)
 ///     .max_attempts(5)
@@ -65,86 +68,71 @@ use tokio::sync::watch;
 ///     .resume_cursor(Cursor::new("17"))
 ///     .keep_raw(false)
 ///     .build()?;
-/// assert_eq!(client.dialect(), DialectKind::Native);
+/// assert_eq!(client.dialect(), DialectKind::Miptech);
 /// assert_eq!(client.state(), ConnectionState::Disconnected);
 /// # Ok::<(), chatwire::client::BuildError>(())
 /// ```
 #[must_use = "call build() to get a client"]
 pub struct ClientBuilder {
-    dialect: DialectKind,
-    base_url: String,
-    params: BTreeMap<String, String>,
-    headers: Vec<(String, String)>,
-    config: Config,
-    seed: Option<u64>,
-    allow_insecure: bool,
+    options: ClientOptions,
     token_provider: Option<TokenProvider>,
-}
-
-/// Why [`ClientBuilder::build`] refused the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The base URL does not parse or has no host.
-    #[error("invalid base URL: {0}")]
-    InvalidUrl(String),
-    /// The base URL's scheme is not `http`, `https`, `ws` or `wss`.
-    #[error("unsupported URL scheme {0:?} (use https, wss, or http/ws for local servers)")]
-    UnsupportedScheme(String),
-    /// Clear-text `http://` or `ws://` to a host that is not loopback.
-    #[error(
-        "refusing unencrypted {scheme}:// to non-loopback host {host} (use https/wss, or allow_insecure(true))"
-    )]
-    Insecure {
-        /// `http` or `ws`.
-        scheme: String,
-        /// The host.
-        host: String,
-    },
-    /// A setting is out of range (zero timeout, zero capacity, bad backoff).
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The dialect's codec is not part of this build.
-    #[error("the {0} dialect is not available in this build")]
-    DialectUnavailable(DialectKind),
-    /// No tokio runtime is running, or the network stack could not be set up.
-    #[error("{0}")]
-    Runtime(String),
+    runtime: Option<Runtime>,
 }
 
 impl ClientBuilder {
     pub(super) fn new(dialect: DialectKind, base_url: String) -> ClientBuilder {
+        ClientBuilder::from_options(ClientOptions::new(dialect, base_url))
+    }
+
+    /// A builder holding `options` (for example parsed with [`ClientOptions::from_json`]). When
+    /// `options.token_provider` is set, give the function with
+    /// [`token_provider`](Self::token_provider) before [`build`](Self::build).
+    ///
+    /// ```
+    /// use chatwire::ClientOptions;
+    /// use chatwire::client::ClientBuilder;
+    /// let options = ClientOptions::from_json(r#"{"dialect":"native","baseUrl":"http://127.0.0.1:1","seed":3}"#)?;
+    /// let builder = ClientBuilder::from_options(options);
+    /// assert_eq!(builder.options().seed, Some(3));
+    /// # Ok::<(), chatwire::BuildError>(())
+    /// ```
+    pub fn from_options(options: ClientOptions) -> ClientBuilder {
         ClientBuilder {
-            dialect,
-            base_url,
-            params: BTreeMap::new(),
-            headers: Vec::new(),
-            config: Config::default(),
-            seed: None,
-            allow_insecure: false,
+            options,
             token_provider: None,
+            runtime: None,
         }
     }
 
-    /// The tenant id (param `tenant_id`; miptech's `X-Tenant-ID` headers).
-    ///
-    /// See the [example](ClientBuilder#example) using every setter.
-    pub fn tenant(self, tenant_id: impl Into<String>) -> ClientBuilder {
-        self.param("tenant_id", tenant_id)
+    /// The options set so far.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
     }
 
-    /// An API key (param `api_key`; each dialect puts it where its backend expects it).
+    /// The tenant id (param `tenant_id`: miptech's `X-Tenant-ID` headers; other dialects have
+    /// no tenant and refuse it).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
-    pub fn api_key(self, key: impl Into<String>) -> ClientBuilder {
-        self.param("api_key", key)
+    pub fn tenant(mut self, tenant_id: impl Into<String>) -> ClientBuilder {
+        self.options.tenant = Some(tenant_id.into());
+        self
+    }
+
+    /// An API key (param `api_key`; each dialect puts it where its backend expects it; native
+    /// has no API key and takes a [`bearer_token`](Self::bearer_token) instead).
+    ///
+    /// See the [example](ClientBuilder#example) using every setter.
+    pub fn api_key(mut self, key: impl Into<String>) -> ClientBuilder {
+        self.options.api_key = Some(key.into());
+        self
     }
 
     /// A static bearer token (param `token`). See also [`token_provider`](Self::token_provider).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
-    pub fn bearer_token(self, token: impl Into<String>) -> ClientBuilder {
-        self.param("token", token)
+    pub fn bearer_token(mut self, token: impl Into<String>) -> ClientBuilder {
+        self.options.bearer_token = Some(token.into());
+        self
     }
 
     /// A header added to every WebSocket upgrade and HTTP request (replacing a header of the
@@ -152,17 +140,18 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
-        self.headers.push((name.into(), value.into()));
+        self.options.headers.push((name.into(), value.into()));
         self
     }
 
     /// A dialect param: `slug`, `session_id`, `agent_id`, `model`, `conversation_id`,
-    /// `chat_id`, `header.<Name>`, ... (see each dialect's docs). Every param defaults to a value
-    /// `chatwire-mock` accepts.
+    /// `chat_id`, `header.<Name>`, ... ([`DialectKind::params`] lists each dialect's). Every
+    /// param defaults to a value `chatwire-mock` accepts; one the dialect does not read makes
+    /// [`build`](Self::build) fail with [`BuildError::UnknownParam`] instead of being ignored.
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
-        self.params.insert(key.into(), value.into());
+        self.options.params.insert(key.into(), value.into());
         self
     }
 
@@ -185,6 +174,7 @@ impl ClientBuilder {
         E: fmt::Display,
     {
         let provider = Arc::new(provider);
+        self.options.token_provider = true;
         self.token_provider = Some(Arc::new(move || {
             let future = provider();
             Box::pin(async move { future.await.map_err(|e| e.to_string()) })
@@ -192,11 +182,18 @@ impl ClientBuilder {
         self
     }
 
+    /// The tokio runtime to run the client on (default: the runtime `build` is called from).
+    /// With it, `build` works outside any runtime; see [`Runtime`].
+    pub fn runtime(mut self, runtime: Runtime) -> ClientBuilder {
+        self.runtime = Some(runtime);
+        self
+    }
+
     /// Allows `http://` and `ws://` to hosts that are not loopback (default: refused).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn allow_insecure(mut self, allow: bool) -> ClientBuilder {
-        self.allow_insecure = allow;
+        self.options.allow_insecure = allow;
         self
     }
 
@@ -205,7 +202,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn seed(mut self, seed: u64) -> ClientBuilder {
-        self.seed = Some(seed);
+        self.options.seed = Some(seed);
         self
     }
 
@@ -214,7 +211,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn config(mut self, config: Config) -> ClientBuilder {
-        self.config = config;
+        self.options.config = config;
         self
     }
 
@@ -222,7 +219,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn backoff(mut self, backoff: BackoffPolicy) -> ClientBuilder {
-        self.config.backoff = backoff;
+        self.options.config.backoff = backoff;
         self
     }
 
@@ -230,7 +227,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn max_attempts(mut self, attempts: u32) -> ClientBuilder {
-        self.config.max_attempts = attempts;
+        self.options.config.max_attempts = attempts;
         self
     }
 
@@ -238,7 +235,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.connect_timeout = timeout;
+        self.options.config.connect_timeout = timeout;
         self
     }
 
@@ -246,7 +243,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn ready_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.ready_timeout = timeout;
+        self.options.config.ready_timeout = timeout;
         self
     }
 
@@ -254,7 +251,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn ping_interval(mut self, interval: Duration) -> ClientBuilder {
-        self.config.ping_interval = interval;
+        self.options.config.ping_interval = interval;
         self
     }
 
@@ -262,7 +259,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn pong_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.pong_timeout = timeout;
+        self.options.config.pong_timeout = timeout;
         self
     }
 
@@ -270,7 +267,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.idle_timeout = timeout;
+        self.options.config.idle_timeout = timeout;
         self
     }
 
@@ -278,7 +275,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn turn_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.turn_timeout = timeout;
+        self.options.config.turn_timeout = timeout;
         self
     }
 
@@ -286,7 +283,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn queue_capacity(mut self, capacity: usize) -> ClientBuilder {
-        self.config.queue_capacity = capacity;
+        self.options.config.queue_capacity = capacity;
         self
     }
 
@@ -294,7 +291,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn overflow(mut self, policy: OverflowPolicy) -> ClientBuilder {
-        self.config.overflow = policy;
+        self.options.config.overflow = policy;
         self
     }
 
@@ -302,7 +299,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn dedup_capacity(mut self, capacity: usize) -> ClientBuilder {
-        self.config.dedup_capacity = capacity;
+        self.options.config.dedup_capacity = capacity;
         self
     }
 
@@ -310,7 +307,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn typing_throttle(mut self, interval: Duration) -> ClientBuilder {
-        self.config.typing_throttle = interval;
+        self.options.config.typing_throttle = interval;
         self
     }
 
@@ -319,7 +316,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn max_frame_bytes(mut self, bytes: usize) -> ClientBuilder {
-        self.config.max_frame_bytes = bytes;
+        self.options.config.max_frame_bytes = bytes;
         self
     }
 
@@ -327,7 +324,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn lazy_connect(mut self, lazy: bool) -> ClientBuilder {
-        self.config.lazy_connect = lazy;
+        self.options.config.lazy_connect = lazy;
         self
     }
 
@@ -335,7 +332,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn delta_coalesce(mut self, window: Duration) -> ClientBuilder {
-        self.config.delta_coalesce = window;
+        self.options.config.delta_coalesce = window;
         self
     }
 
@@ -343,7 +340,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn resume_cursor(mut self, cursor: Cursor) -> ClientBuilder {
-        self.config.resume_cursor = Some(cursor);
+        self.options.config.resume_cursor = Some(cursor);
         self
     }
 
@@ -351,7 +348,7 @@ impl ClientBuilder {
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn keep_raw(mut self, keep: bool) -> ClientBuilder {
-        self.config.keep_raw = keep;
+        self.options.config.keep_raw = keep;
         self
     }
 
@@ -369,98 +366,42 @@ impl ClientBuilder {
     /// assert!(matches!(err, BuildError::Config(_)));
     /// ```
     pub fn build(self) -> Result<Client, BuildError> {
-        let base_url = validate_url(&self.base_url, self.allow_insecure)?;
-        let mut config = self.config;
-        config.seed = self.seed.unwrap_or_else(driver::random_seed);
-        config.unix_ms_at_epoch = driver::unix_ms_now();
-        config.validate()?;
-        let mut dialect = self.dialect.create(&base_url, &self.params, config.seed)?;
-        if self.token_provider.is_some() {
-            dialect = Box::new(super::auth::RefreshingAuth(dialect));
+        let mut options = self.options;
+        options.validate()?;
+        if options.token_provider && self.token_provider.is_none() {
+            return Err(BuildError::TokenProviderMissing);
         }
-        let max_frame_bytes = config.max_frame_bytes;
-        let connect_at_start = !config.lazy_connect;
-        let engine = Engine::new(config, dialect)?;
-        let capabilities = engine.capabilities();
+        options.token_provider = self.token_provider.is_some();
+        let session =
+            Session::from_options(&options, driver::random_seed(), driver::unix_ms_now())?;
+        let capabilities = session.capabilities();
         let shared = Arc::new(Shared {
-            state: watch::channel(engine.state()).0,
-            stats: Mutex::default(),
+            state: watch::channel(session.state()).0,
+            stats: driver::SharedStats::default(),
         });
-        let options = DriverOptions {
-            max_frame_bytes,
+        let driver_options = DriverOptions {
+            max_frame_bytes: options.max_frame_bytes(),
             token_provider: self.token_provider,
-            headers: self.headers,
-            connect_at_start,
+            connect_at_start: !options.lazy_connect(),
+            runtime: self.runtime,
         };
-        let requests = driver::spawn(engine, options, shared.clone())
+        let requests = driver::spawn(session, driver_options, shared.clone())
             .map_err(|e| BuildError::Runtime(e.to_string()))?;
-        tracing::debug!(dialect = %self.dialect, url = %driver::redact_url(&base_url), "client built");
+        tracing::debug!(dialect = %options.dialect, url = %redact_url(&options.base_url), "client built");
         Ok(Client::from_parts(
             requests,
             shared,
-            self.dialect,
+            options.dialect,
             capabilities,
         ))
     }
 }
 
-/// Checks scheme, host and transport security; returns the URL without a trailing `/`.
-fn validate_url(raw: &str, allow_insecure: bool) -> Result<String, BuildError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = url::Url::parse(trimmed).map_err(|e| BuildError::InvalidUrl(e.to_string()))?;
-    let scheme = url.scheme().to_string();
-    if !matches!(scheme.as_str(), "http" | "https" | "ws" | "wss") {
-        return Err(BuildError::UnsupportedScheme(scheme));
-    }
-    let host = url
-        .host()
-        .ok_or_else(|| BuildError::InvalidUrl("the URL has no host".into()))?;
-    let loopback = match host {
-        url::Host::Domain(name) => {
-            let name = name.to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    };
-    if matches!(scheme.as_str(), "http" | "ws") && !loopback && !allow_insecure {
-        return Err(BuildError::Insecure {
-            scheme,
-            host: host.to_string(),
-        });
-    }
-    Ok(trimmed.to_string())
-}
-
-/// Param keys whose values are credentials.
-fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.starts_with("header.")
-        || ["key", "token", "secret", "password", "auth"]
-            .iter()
-            .any(|s| key.contains(s))
-}
-
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params: BTreeMap<&str, &str> = self
-            .params
-            .iter()
-            .map(|(k, v)| {
-                let shown = if is_secret(k) { "***" } else { v.as_str() };
-                (k.as_str(), shown)
-            })
-            .collect();
-        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("ClientBuilder")
-            .field("dialect", &self.dialect)
-            .field("base_url", &driver::redact_url(&self.base_url))
-            .field("params", &params)
-            .field("headers", &headers)
+            .field("options", &self.options)
             .field("token_provider", &self.token_provider.is_some())
-            .field("seed", &self.seed)
-            .field("allow_insecure", &self.allow_insecure)
-            .field("config", &self.config)
             .finish()
     }
 }
@@ -468,40 +409,18 @@ impl fmt::Debug for ClientBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_checked_for_scheme_host_and_security() {
-        assert_eq!(
-            validate_url("http://127.0.0.1:8080/", false),
-            Ok("http://127.0.0.1:8080".into())
-        );
-        assert!(validate_url("ws://localhost:1", false).is_ok());
-        assert!(validate_url("http://[::1]:1", false).is_ok());
-        assert!(validate_url("https://chat.example.com/api", false).is_ok());
-        assert!(matches!(
-            validate_url("http://10.0.0.8", false),
-            Err(BuildError::Insecure { .. })
-        ));
-        assert!(validate_url("http://10.0.0.8", true).is_ok());
-        assert!(matches!(
-            validate_url("ftp://x.example", false),
-            Err(BuildError::UnsupportedScheme(s)) if s == "ftp"
-        ));
-        assert!(matches!(
-            validate_url("://nope", false),
-            Err(BuildError::InvalidUrl(_))
-        ));
-    }
+    use crate::ConfigError;
+    use std::time::Duration;
 
     #[test]
     fn debug_output_hides_credentials() {
         let b = ClientBuilder::new(
-            DialectKind::Native,
+            DialectKind::Miptech,
             "https://u:pw@h.example/x?key=s3".into(),
         )
         .api_key("sk-live-123")
         .bearer_token("tok-456")
-        .param("slug", "demo")
+        .param("title", "demo")
         .param("header.Authorization", "Bearer tok-789")
         .header("X-Api-Key", "hdr-000");
         let text = format!("{b:?}");
@@ -512,7 +431,30 @@ mod tests {
     }
 
     #[test]
-    fn build_refuses_zero_limits_and_needs_a_runtime() {
+    fn setters_fill_the_options() {
+        let b = ClientBuilder::new(DialectKind::Miptech, "https://h.example".into())
+            .tenant("acme")
+            .api_key("k")
+            .bearer_token("t")
+            .seed(9)
+            .queue_capacity(7)
+            .turn_timeout(Duration::from_secs(2))
+            .token_provider(|| async { Ok::<_, std::io::Error>("x".to_string()) });
+        let o = b.options();
+        assert_eq!(o.tenant.as_deref(), Some("acme"));
+        assert_eq!(o.api_key.as_deref(), Some("k"));
+        assert_eq!(o.token(), Some("t"));
+        assert_eq!(o.seed, Some(9));
+        assert_eq!(o.config.queue_capacity, 7);
+        assert_eq!(o.config.turn_timeout, Duration::from_secs(2));
+        assert!(o.token_provider);
+        let params = o.codec_params().unwrap();
+        assert_eq!(params.get("tenant_id").map(String::as_str), Some("acme"));
+        assert_eq!(params.get("token").map(String::as_str), Some("t"));
+    }
+
+    #[test]
+    fn build_refuses_bad_options_before_needing_a_runtime() {
         let err = ClientBuilder::new(DialectKind::Native, "https://h.example".into())
             .turn_timeout(Duration::ZERO)
             .build()
@@ -521,6 +463,21 @@ mod tests {
             err,
             BuildError::Config(ConfigError::ZeroDuration("turn_timeout"))
         );
+        let err = ClientBuilder::new(DialectKind::Native, "https://h.example".into())
+            .tenant("acme")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            BuildError::UnknownParam {
+                dialect: DialectKind::Native,
+                param: "tenant_id".into()
+            }
+        );
+        let mut options = ClientOptions::new(DialectKind::Native, "https://h.example");
+        options.token_provider = true;
+        let err = ClientBuilder::from_options(options).build().unwrap_err();
+        assert_eq!(err, BuildError::TokenProviderMissing);
         let err = ClientBuilder::new(DialectKind::Native, "https://h.example".into())
             .build()
             .unwrap_err();

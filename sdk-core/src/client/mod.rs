@@ -1,10 +1,12 @@
 //! The Rust client API (feature `tokio`): a [`Client`] connected to one backend, the
 //! [`Receipt`] of every message sent, and the [`EventStream`] of normalized events.
 //!
-//! A client is a handle to a driver task that owns the sans-IO [`Engine`](crate::Engine); every
+//! A client is a handle to a driver task that owns a [`Session`](crate::session::Session) (the
+//! sans-IO engine plus the client policy: token provider, receipts, headers, counters); every
 //! method is a message to that task, so the client is cheap to clone and can be used from any
-//! task. Everything the engine guarantees (queued sends, acks, dedup, resume, turns that always
-//! end) holds unchanged: the client adds no policy of its own.
+//! task. Everything the session guarantees (queued sends, acks, dedup, resume, turns that always
+//! end, one terminal status per message) holds unchanged: the client adds no policy of its own,
+//! and its public API names no runtime type.
 //!
 //! ```no_run
 //! use chatwire::client::{Client, DialectKind};
@@ -28,32 +30,30 @@
 //! # }
 //! ```
 
-mod auth;
 mod builder;
-mod dialects;
 mod receipt;
+mod watch;
 
-pub use builder::{BuildError, ClientBuilder};
-pub use dialects::{DialectKind, UnknownDialect};
+pub use crate::dialect::{DialectKind, UnknownDialect};
+pub use crate::driver::{Runtime, TokenProvider};
+pub use crate::error::BuildError;
+pub use crate::session::SessionStats as ClientStats;
+pub use builder::ClientBuilder;
 pub use receipt::Receipt;
+pub use watch::{StateWatch, StatusWatch};
 
 use crate::EngineError;
 use crate::dialect::Capabilities;
 use crate::driver::{Request, Shared};
 use crate::event::{Envelope, FailReason};
+use crate::ids::ClientId;
 use crate::io::Command;
 use crate::state::ConnectionState;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot, watch};
-
-/// An async function returning a fresh bearer token (or a printable error), shared by the driver.
-/// See [`ClientBuilder::token_provider`].
-pub type TokenProvider =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+use tokio::sync::{mpsc, oneshot};
 
 /// A connection to one chat backend. Cheap to clone; all clones share one connection. The
 /// connection closes when [`close`](Client::close) is called or the last clone is dropped.
@@ -80,27 +80,6 @@ struct Inner {
     shared: Arc<Shared>,
     dialect: DialectKind,
     capabilities: Capabilities,
-}
-
-/// Counters of one client since it was built (see [`Client::stats`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ClientStats {
-    /// Messages accepted by `send` / `send_audio`.
-    pub sent: u64,
-    /// Messages the backend acknowledged.
-    pub acked: u64,
-    /// Messages that reached `Failed`.
-    pub failed: u64,
-    /// Envelopes delivered (the engine's last `seq`).
-    pub events: u64,
-    /// Times the connection entered `Reconnecting`.
-    pub reconnects: u64,
-    /// Messages queued or in flight right now.
-    pub queued: u64,
-    /// Inbound events dropped as repeats (duplicated frames, replays after resume), so the app
-    /// saw each event once.
-    pub duplicates_dropped: u64,
 }
 
 /// Why a client call failed. Each variant is something the caller can act on.
@@ -135,6 +114,18 @@ pub enum ClientError {
     /// The message will not be delivered.
     #[error("message not delivered: {0:?}")]
     DeliveryFailed(FailReason),
+    /// `discard`: the message already went out and cannot be taken back.
+    #[error("message {client_id} was already sent and cannot be discarded")]
+    AlreadySent {
+        /// The message.
+        client_id: ClientId,
+    },
+    /// `discard`: no queued message has this id (never sent, or already settled).
+    #[error("no queued message {client_id}")]
+    UnknownMessage {
+        /// The id given.
+        client_id: ClientId,
+    },
     /// An engine error with no better category (a bug if it ever appears).
     #[error("internal error: {0}")]
     Internal(String),
@@ -149,6 +140,8 @@ impl From<EngineError> for ClientError {
             EngineError::Unsupported { dialect, what } => {
                 ClientError::Unsupported { dialect, what }
             }
+            EngineError::AlreadySent { client_id } => ClientError::AlreadySent { client_id },
+            EngineError::UnknownMessage { client_id } => ClientError::UnknownMessage { client_id },
             other => ClientError::Internal(other.to_string()),
         }
     }
@@ -240,6 +233,32 @@ impl Client {
         self.command(Command::ReconnectNow).await
     }
 
+    /// Takes back a message that is still queued (not yet handed to the transport): its receipt
+    /// ends `Failed{Discarded}`. Once sent, a message cannot be taken back:
+    /// [`ClientError::AlreadySent`]; an id that is not queued is [`ClientError::UnknownMessage`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
+    /// use chatwire::client::ClientError;
+    /// let receipt = client.send("draft").await?;
+    /// match client.discard(receipt.client_id()).await {
+    ///     Ok(()) => println!("taken back"),
+    ///     Err(ClientError::AlreadySent { .. }) => println!("too late: it went out"),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn discard(&self, client_id: ClientId) -> Result<(), ClientError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::Discard { client_id, reply })
+            .map_err(|_| ClientError::Closed)?;
+        rx.await.map_err(|_| ClientError::Closed)??;
+        Ok(())
+    }
+
     /// Connects now instead of on the first send (lazy connect).
     ///
     /// ```no_run
@@ -285,22 +304,18 @@ impl Client {
         *self.inner.shared.state.borrow()
     }
 
-    /// A watch of the connection state (`changed().await`, `borrow()`, `wait_for()`).
-    ///
-    /// Like every tokio watch, the guard returned by `borrow()` / `wait_for()` holds a read
-    /// lock: copy the state out and drop the guard at once (`*rx.borrow()`), never keep it
-    /// across an `.await`, or the client's driver blocks on its next state change.
+    /// A watch of the connection state (`get()`, `changed().await`, `wait_for(..).await`).
     ///
     /// ```no_run
     /// # async fn f(client: chatwire::client::Client) {
     /// let mut state = client.state_watch();
-    /// while state.changed().await.is_ok() {
-    ///     println!("now {:?}", *state.borrow());
+    /// while let Ok(now) = state.changed().await {
+    ///     println!("now {now:?}");
     /// }
     /// # }
     /// ```
-    pub fn state_watch(&self) -> watch::Receiver<ConnectionState> {
-        self.inner.shared.state.subscribe()
+    pub fn state_watch(&self) -> StateWatch {
+        StateWatch::new(self.inner.shared.state.subscribe())
     }
 
     /// Every event from now on, in order, deduplicated. Each stream has its own unbounded
@@ -317,9 +332,27 @@ impl Client {
     /// # }
     /// ```
     pub fn events(&self) -> EventStream {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let _ = self.inner.requests.send(Request::Subscribe(tx));
-        EventStream { rx }
+        EventStream {
+            rx: self.subscribe(),
+        }
+    }
+
+    /// Like [`events`](Self::events), but every subscriber receives the same shared envelope
+    /// ([`Arc`]) instead of its own copy: the way to fan one client out to many consumers
+    /// without copying events and their raw JSON.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chatwire::client::Client) {
+    /// let (mut ui, mut log) = (client.shared_events(), client.shared_events());
+    /// if let (Some(a), Some(b)) = (ui.recv().await, log.recv().await) {
+    ///     assert!(std::sync::Arc::ptr_eq(&a, &b)); // one envelope, two readers
+    /// }
+    /// # }
+    /// ```
+    pub fn shared_events(&self) -> SharedEventStream {
+        SharedEventStream {
+            rx: self.subscribe(),
+        }
     }
 
     /// Counters since the client was built.
@@ -335,12 +368,7 @@ impl Client {
     /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub fn stats(&self) -> ClientStats {
-        self.inner
-            .shared
-            .stats
-            .lock()
-            .map(|s| *s)
-            .unwrap_or_default()
+        self.inner.shared.stats.load()
     }
 
     /// The backend dialect.
@@ -386,9 +414,14 @@ impl Client {
         let accepted = rx.await.map_err(|_| ClientError::Closed)??;
         Ok(Receipt::new(
             accepted.client_id,
-            accepted.status,
-            self.inner.capabilities.acks,
+            StatusWatch::new(accepted.status),
         ))
+    }
+
+    fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Envelope>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.inner.requests.send(Request::Subscribe(tx));
+        rx
     }
 
     async fn command(&self, command: Command) -> Result<(), ClientError> {
@@ -423,7 +456,7 @@ impl fmt::Debug for Client {
 /// ```
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<Envelope>,
+    rx: mpsc::UnboundedReceiver<Arc<Envelope>>,
 }
 
 impl EventStream {
@@ -443,7 +476,7 @@ impl EventStream {
     /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub async fn recv(&mut self) -> Option<Envelope> {
-        self.rx.recv().await
+        self.rx.recv().await.map(Arc::unwrap_or_clone)
     }
 
     /// The next event if one is buffered, without waiting.
@@ -461,13 +494,39 @@ impl EventStream {
     /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub fn try_recv(&mut self) -> Option<Envelope> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(Arc::unwrap_or_clone)
     }
 }
 
 impl futures_util::Stream for EventStream {
     type Item = Envelope;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+        self.rx.poll_recv(cx).map(|e| e.map(Arc::unwrap_or_clone))
+    }
+}
+
+/// The events of a [`Client`] as shared envelopes (see [`Client::shared_events`]): the same
+/// order and guarantees as [`EventStream`], without a copy per subscriber.
+#[derive(Debug)]
+pub struct SharedEventStream {
+    rx: mpsc::UnboundedReceiver<Arc<Envelope>>,
+}
+
+impl SharedEventStream {
+    /// The next event; `None` after the client closed.
+    pub async fn recv(&mut self) -> Option<Arc<Envelope>> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is buffered, without waiting.
+    pub fn try_recv(&mut self) -> Option<Arc<Envelope>> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for SharedEventStream {
+    type Item = Arc<Envelope>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Arc<Envelope>>> {
         self.rx.poll_recv(cx)
     }
 }

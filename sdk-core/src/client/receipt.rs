@@ -6,10 +6,11 @@
 //! the last status and [`Receipt::acked`] resolves on it.
 
 use super::ClientError;
+use super::watch::StatusWatch;
+use crate::driver::ReceiptStatus;
 use crate::event::DeliveryStatus;
 use crate::ids::ClientId;
 use futures_util::Stream;
-use tokio::sync::watch;
 
 /// The client id of a sent message and a live view of its delivery status.
 ///
@@ -24,21 +25,12 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct Receipt {
     client_id: ClientId,
-    status: watch::Receiver<DeliveryStatus>,
-    acks: bool,
+    status: StatusWatch,
 }
 
 impl Receipt {
-    pub(super) fn new(
-        client_id: ClientId,
-        status: watch::Receiver<DeliveryStatus>,
-        acks: bool,
-    ) -> Receipt {
-        Receipt {
-            client_id,
-            status,
-            acks,
-        }
+    pub(super) fn new(client_id: ClientId, status: StatusWatch) -> Receipt {
+        Receipt { client_id, status }
     }
 
     /// The message's client id (UUIDv7; the idempotency key towards the backend).
@@ -74,24 +66,22 @@ impl Receipt {
     /// # }
     /// ```
     pub fn status(&self) -> DeliveryStatus {
-        self.status.borrow().clone()
+        self.status.get()
     }
 
-    /// A watch of the status, for `changed().await` loops. Copy the status out of `borrow()`
-    /// and drop the guard at once: a guard held across an `.await` blocks the client's driver.
+    /// A watch of the status, for `changed().await` loops.
     ///
     /// ```no_run
     /// # async fn f(client: chatwire::client::Client) -> Result<(), chatwire::client::ClientError> {
     /// let receipt = client.send("hello").await?;
     /// let mut status = receipt.status_watch();
-    /// while status.changed().await.is_ok() {
-    ///     let now = status.borrow().clone(); // the guard ends here
+    /// while let Ok(now) = status.changed().await {
     ///     println!("{now:?}");
     /// }
     /// # Ok(())
     /// # }
     /// ```
-    pub fn status_watch(&self) -> watch::Receiver<DeliveryStatus> {
+    pub fn status_watch(&self) -> StatusWatch {
         self.status.clone()
     }
 
@@ -109,20 +99,18 @@ impl Receipt {
     /// # }
     /// ```
     pub fn statuses(&self) -> impl Stream<Item = DeliveryStatus> + Send + 'static {
-        let rx = self.status.clone();
-        let acks = self.acks;
+        let watch = self.status.clone();
         futures_util::stream::unfold(
-            (rx, false, false),
-            move |(mut rx, started, done)| async move {
+            (watch, false, false),
+            move |(mut watch, started, done)| async move {
                 if done {
                     return None;
                 }
-                if started && rx.changed().await.is_err() {
+                if started && watch.changed().await.is_err() {
                     return None;
                 }
-                let status = rx.borrow_and_update().clone();
-                let last = is_final(&status, acks);
-                Some((status, (rx, true, last)))
+                let ReceiptStatus { status, terminal } = watch.current();
+                Some((status, (watch, true, terminal)))
             },
         )
     }
@@ -144,33 +132,24 @@ impl Receipt {
     /// # }
     /// ```
     pub async fn acked(&self) -> Result<DeliveryStatus, ClientError> {
-        let mut rx = self.status.clone();
+        let mut watch = self.status.clone();
         loop {
-            let status = rx.borrow_and_update().clone();
-            match status {
-                DeliveryStatus::Failed { reason } => {
-                    return Err(ClientError::DeliveryFailed(reason));
-                }
-                status if is_final(&status, self.acks) => return Ok(status),
-                _ => {}
-            }
-            if rx.changed().await.is_err() {
-                let status = rx.borrow().clone();
+            let ReceiptStatus { status, terminal } = watch.current();
+            if terminal {
                 return match status {
                     DeliveryStatus::Failed { reason } => Err(ClientError::DeliveryFailed(reason)),
-                    status if is_final(&status, self.acks) => Ok(status),
+                    status => Ok(status),
+                };
+            }
+            if watch.changed().await.is_err() {
+                let ReceiptStatus { status, terminal } = watch.current();
+                return match status {
+                    DeliveryStatus::Failed { reason } => Err(ClientError::DeliveryFailed(reason)),
+                    status if terminal => Ok(status),
                     _ => Err(ClientError::Closed),
                 };
             }
         }
-    }
-}
-
-fn is_final(status: &DeliveryStatus, acks: bool) -> bool {
-    match status {
-        DeliveryStatus::Acked | DeliveryStatus::Failed { .. } => true,
-        DeliveryStatus::Sent => !acks,
-        _ => false,
     }
 }
 
@@ -220,9 +199,27 @@ mod tests {
         assert_eq!(base64(&[0xff, 0xfe]), "//4=");
     }
 
-    fn receipt(acks: bool) -> (watch::Sender<DeliveryStatus>, Receipt) {
-        let (tx, rx) = watch::channel(DeliveryStatus::Queued);
-        (tx, Receipt::new(ClientId::from_parts(1, [1; 10]), rx, acks))
+    /// A receipt fed the way the driver feeds it: statuses with the session's terminal flag.
+    fn receipt(acks: bool) -> (Feed, Receipt) {
+        let initial = ReceiptStatus {
+            status: DeliveryStatus::Queued,
+            terminal: false,
+        };
+        let (tx, rx) = tokio::sync::watch::channel(initial);
+        let receipt = Receipt::new(ClientId::from_parts(1, [1; 10]), StatusWatch::new(rx));
+        (Feed { tx, acks }, receipt)
+    }
+
+    struct Feed {
+        tx: tokio::sync::watch::Sender<ReceiptStatus>,
+        acks: bool,
+    }
+
+    impl Feed {
+        fn send_replace(&self, status: DeliveryStatus) {
+            let terminal = crate::session::is_terminal(&status, self.acks);
+            self.tx.send_replace(ReceiptStatus { status, terminal });
+        }
     }
 
     #[tokio::test]

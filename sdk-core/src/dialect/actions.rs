@@ -13,7 +13,7 @@ use crate::sse;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// The backend confirms stored messages (the dialect calls [`Actions::ack`]).
+    /// The backend confirms stored messages (the dialect calls [`Actions::ack`](super::Actions::ack)).
     pub acks: bool,
     /// The dialect can resume from a [`Cursor`] after reconnecting.
     pub resume: bool,

@@ -238,6 +238,27 @@ pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
     }
 }
 
+/// The wait a `Retry-After` header asks for at wall-clock time `now_unix_ms`: delay-seconds as
+/// given, an HTTP-date as the time left until it (zero when it has passed). For callers that
+/// own a wall clock (the drivers, for a refused WebSocket upgrade); the engine does the same
+/// with its own anchor for [`Failure::retry_at_unix_ms`].
+///
+/// ```
+/// use chatwire::dialect::retry_after_wait;
+/// use std::time::Duration;
+/// let h = vec![("Retry-After".to_string(), "Wed, 21 Oct 2015 07:28:10 GMT".to_string())];
+/// let now = 1_445_412_480_000; // 07:28:00
+/// assert_eq!(retry_after_wait(&h, now), Some(Duration::from_secs(10)));
+/// let h = vec![("Retry-After".to_string(), "3".to_string())];
+/// assert_eq!(retry_after_wait(&h, now), Some(Duration::from_secs(3)));
+/// ```
+pub fn retry_after_wait(headers: &[(String, String)], now_unix_ms: u64) -> Option<Duration> {
+    Some(match retry_after_header(headers)? {
+        RetryAfter::Delay(wait) => wait,
+        RetryAfter::At { unix_ms } => Duration::from_millis(unix_ms.saturating_sub(now_unix_ms)),
+    })
+}
+
 /// An RFC 9110 HTTP-date (IMF-fixdate, RFC 850 or asctime) in Unix milliseconds.
 fn http_date_ms(s: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [

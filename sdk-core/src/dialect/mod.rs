@@ -116,7 +116,8 @@ pub use actions::{
     TransportEvent,
 };
 pub use failure::{
-    Failure, FailureKind, RetryAfter, RetryHint, parse_retry_after, retry_after, retry_after_header,
+    Failure, FailureKind, RetryAfter, RetryHint, parse_retry_after, retry_after,
+    retry_after_header, retry_after_wait,
 };
 pub use sink::{Action, Actions};
 
@@ -130,6 +131,9 @@ pub mod miptech;
 pub mod native;
 pub mod openai;
 pub mod parlant;
+mod registry;
+
+pub use registry::{DialectKind, Params, UnknownDialect};
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,42 +1,45 @@
-//! The tokio driver: one task that owns an [`Engine`] and moves its bytes and timers.
+//! The tokio driver: one task that owns a [`Session`] and executes its outputs.
 //!
-//! The task follows the engine's driving contract literally: it feeds every input to
-//! [`Engine::handle`] with `now` measured by `tokio::time::Instant` from the driver's start, drains
-//! [`Engine::poll_output`] until `None` after every call, and arms one sleep at
-//! [`Engine::poll_timeout`]. Transport outputs are executed by small tasks — one per WebSocket
-//! ([`socket`]) and one per HTTP request ([`http`]) — that report back through a single bounded
-//! channel, so per-transport order is preserved and a slow engine applies backpressure to the
-//! network instead of buffering without bound. `Output::Event` envelopes go to every subscriber
-//! through an unbounded channel (a slow consumer is never dropped from or skipped).
+//! The task follows the session's driving contract literally: every input goes to
+//! [`Session::handle`] with `now` measured by `tokio::time::Instant` from the driver's start, then
+//! [`Session::poll`] is drained until `None`, then one sleep is armed at
+//! [`Session::poll_timeout`]. Transport operations are executed by small tasks — one per
+//! WebSocket ([`socket`]) and one per HTTP request ([`http`]) — that report back through a single
+//! bounded channel, so per-transport order is preserved and a slow session applies backpressure
+//! to the network instead of buffering without bound. Envelopes go to every subscriber as one
+//! shared [`Arc`] through an unbounded channel (a slow consumer is never dropped from or skipped).
 //!
-//! The driver makes no protocol decisions: states, retries, dedup, acks and timeouts are the
-//! engine's. The two things it adds are plumbing around the engine's outputs: routing each
-//! `MessageStatus` event to the [`Receipt`](crate::client::Receipt) of that message, and the
-//! optional token provider, whose bearer token is put in the `Authorization` header of every
-//! socket upgrade and HTTP request (fetched before the first one, fetched again — one fetch at a
-//! time — after an `Error{kind: Auth}` event, after which the driver asks the engine to
-//! reconnect now instead of waiting out its backoff; the client wraps the dialect so that auth
-//! failures are retried rather than final while a provider is set).
+//! The driver decides nothing: states, retries, dedup, acks, timeouts, the token provider's
+//! schedule, headers and the terminal status of a message are the session's. What is left here
+//! is plumbing: sockets, HTTP, timers, calling the token provider when asked (bounded by
+//! [`TOKEN_TIMEOUT`] so a provider that never answers cannot wedge the client), the receipts'
+//! watch channels and the published counters.
 
-mod auth;
 mod http;
+mod runtime;
 mod socket;
 mod tls;
 
+pub use runtime::{Runtime, TokenProvider};
+pub(crate) use runtime::{SharedStats, random_seed, redact_url, unix_ms_now};
+
 use crate::EngineError;
-use crate::client::{ClientStats, TokenProvider};
-use crate::engine::Engine;
-use crate::event::{DeliveryStatus, Envelope, ErrorKind, Event};
+use crate::event::{DeliveryStatus, Envelope};
 use crate::ids::{ClientId, ConnId, RequestId};
-use crate::io::{Command, Input, Output};
+use crate::io::{Command, Input};
+use crate::session::{Session, SessionInput, SessionOutput, Transport};
 use crate::state::ConnectionState;
 use crate::time::Instant;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 
-/// A request from a [`Client`](crate::client::Client) handle to its driver task.
+/// How long the token provider may take before its call counts as failed.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A request from a client handle to its driver task.
 pub(crate) enum Request {
     /// Queue a message (`audio: Some((format, base64))` for audio).
     Send {
@@ -44,37 +47,50 @@ pub(crate) enum Request {
         audio: Option<(String, String)>,
         reply: oneshot::Sender<Result<SendAccepted, EngineError>>,
     },
+    /// Take back a queued message.
+    Discard {
+        client_id: ClientId,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
     /// Any other command.
     Command {
         command: Command,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     /// Deliver every later envelope to this channel.
-    Subscribe(mpsc::UnboundedSender<Envelope>),
-    /// Close the engine, flush its last events, stop.
+    Subscribe(mpsc::UnboundedSender<Arc<Envelope>>),
+    /// Close the session, deliver its last events, stop.
     Close(oneshot::Sender<()>),
+}
+
+/// A message's latest status as the session routed it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReceiptStatus {
+    pub(crate) status: DeliveryStatus,
+    /// No further status follows (the session's terminal rule).
+    pub(crate) terminal: bool,
 }
 
 /// What the driver answers to an accepted send.
 pub(crate) struct SendAccepted {
     pub(crate) client_id: ClientId,
-    pub(crate) status: watch::Receiver<DeliveryStatus>,
+    pub(crate) status: watch::Receiver<ReceiptStatus>,
 }
 
 /// State shared between the driver task and the client handles.
 pub(crate) struct Shared {
     pub(crate) state: watch::Sender<ConnectionState>,
-    pub(crate) stats: Mutex<ClientStats>,
+    pub(crate) stats: SharedStats,
 }
 
-/// Settings of a driver besides the engine's own config.
+/// Settings of a driver besides the session.
 pub(crate) struct DriverOptions {
     pub(crate) max_frame_bytes: usize,
     pub(crate) token_provider: Option<TokenProvider>,
-    /// Headers added to every upgrade and HTTP request (replacing same-named ones).
-    pub(crate) headers: Vec<(String, String)>,
     /// Connect as soon as the driver runs (`lazy_connect: false`).
     pub(crate) connect_at_start: bool,
+    /// The runtime to run on (default: the current one).
+    pub(crate) runtime: Option<Runtime>,
 }
 
 /// Errors setting up the driver's network stack.
@@ -82,21 +98,23 @@ pub(crate) struct DriverOptions {
 #[error("cannot set up the network stack: {0}")]
 pub(crate) struct DriverSetupError(pub(crate) String);
 
-/// Spawns the driver task for `engine` on the current tokio runtime; returns the request sender.
+/// Spawns the driver task for `session`; returns the request sender.
 pub(crate) fn spawn(
-    engine: Engine,
+    session: Session,
     options: DriverOptions,
     shared: Arc<Shared>,
 ) -> Result<mpsc::UnboundedSender<Request>, DriverSetupError> {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|_| DriverSetupError("no tokio runtime is running".into()))?;
+    let runtime = match options.runtime {
+        Some(runtime) => runtime,
+        None => Runtime::current()
+            .ok_or_else(|| DriverSetupError("no tokio runtime is running".into()))?,
+    };
     let tls = tls::client_config().map_err(|e| DriverSetupError(e.to_string()))?;
     let http = http::client(&tls).map_err(|e| DriverSetupError(e.to_string()))?;
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
     let (reports_tx, reports_rx) = mpsc::channel(REPORT_BUFFER);
-    let acks = engine.capabilities().acks;
     let driver = Driver {
-        engine,
+        session,
         start: tokio::time::Instant::now(),
         reports: reports_tx,
         sockets: HashMap::new(),
@@ -107,47 +125,13 @@ pub(crate) fn spawn(
         subscribers: Vec::new(),
         receipts: HashMap::new(),
         shared,
-        acks,
-        auth: options.token_provider.map(auth::Auth::new),
-        headers: options.headers,
+        token_provider: options.token_provider,
+        closed: false,
     };
-    runtime.spawn(driver.run(requests_rx, reports_rx, options.connect_at_start));
+    runtime
+        .handle()
+        .spawn(driver.run(requests_rx, reports_rx, options.connect_at_start));
     Ok(requests_tx)
-}
-
-/// A seed for the engine's RNG when the app sets none: OS randomness through std's hasher keys
-/// mixed with the clock (the engine itself never draws randomness).
-pub(crate) fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(unix_nanos());
-    h.finish()
-}
-
-/// Unix time in milliseconds now (the engine's wall-clock anchor, read once per client).
-pub(crate) fn unix_ms_now() -> u64 {
-    u64::try_from(unix_nanos() / 1_000_000).unwrap_or(u64::MAX)
-}
-
-fn unix_nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
-/// URL for logs: scheme, host, port and path only (queries and user info may carry secrets).
-pub(crate) fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(u) => format!(
-            "{}://{}{}{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            u.path()
-        ),
-        Err(_) => "<invalid url>".to_string(),
-    }
 }
 
 /// A transport task's report, or the token provider's answer.
@@ -156,10 +140,11 @@ pub(crate) enum Report {
     Token(Result<String, String>),
 }
 
-/// Transport reports waiting for the engine (bounded: backpressure towards the sockets).
+/// Transport reports waiting for the session (bounded: backpressure towards the sockets).
 const REPORT_BUFFER: usize = 256;
+
 struct Driver {
-    engine: Engine,
+    session: Session,
     start: tokio::time::Instant,
     reports: mpsc::Sender<Report>,
     sockets: HashMap<ConnId, (mpsc::UnboundedSender<socket::SocketCmd>, AbortHandle)>,
@@ -167,12 +152,11 @@ struct Driver {
     http: reqwest::Client,
     tls: Arc<rustls::ClientConfig>,
     max_frame_bytes: usize,
-    subscribers: Vec<mpsc::UnboundedSender<Envelope>>,
-    receipts: HashMap<ClientId, watch::Sender<DeliveryStatus>>,
+    subscribers: Vec<mpsc::UnboundedSender<Arc<Envelope>>>,
+    receipts: HashMap<ClientId, watch::Sender<ReceiptStatus>>,
     shared: Arc<Shared>,
-    acks: bool,
-    auth: Option<auth::Auth>,
-    headers: Vec<(String, String)>,
+    token_provider: Option<TokenProvider>,
+    closed: bool,
 }
 
 impl Driver {
@@ -183,15 +167,13 @@ impl Driver {
         connect_at_start: bool,
     ) {
         if connect_at_start {
-            let now = self.now();
-            self.feed(now, Input::Command(Command::Connect));
-            self.drain();
+            self.feed(Command::Connect.into());
         }
-        let far = self.start + std::time::Duration::from_secs(86_400 * 365);
+        let far = self.start + Duration::from_secs(86_400 * 365);
         let sleep = tokio::time::sleep_until(far);
         tokio::pin!(sleep);
-        loop {
-            let deadline = self.engine.poll_timeout().map(|d| {
+        while !self.closed {
+            let deadline = self.session.poll_timeout().map(|d| {
                 self.start
                     .checked_add(d.elapsed_since_epoch())
                     .unwrap_or(far)
@@ -204,23 +186,15 @@ impl Driver {
             tokio::select! {
                 request = requests.recv() => match request {
                     Some(Request::Close(reply)) => {
-                        self.shutdown();
+                        self.feed(Command::Close.into());
                         let _ = reply.send(());
-                        break;
                     }
                     Some(request) => self.request(request),
-                    None => {
-                        self.shutdown();
-                        break;
-                    }
+                    None => self.feed(Command::Close.into()),
                 },
                 Some(report) = reports.recv() => self.report(report),
-                () = &mut sleep, if deadline.is_some() => {
-                    let now = self.now();
-                    self.feed(now, Input::Timeout);
-                }
+                () = &mut sleep, if deadline.is_some() => self.feed(SessionInput::Timeout),
             }
-            self.drain();
         }
         tracing::debug!("chatwire driver stopped");
     }
@@ -229,11 +203,14 @@ impl Driver {
         Instant::from_elapsed(self.start.elapsed())
     }
 
-    /// `handle` for inputs whose error the driver can only log (transport reports, timers).
-    fn feed(&mut self, now: Instant, input: Input) {
-        if let Err(error) = self.engine.handle(now, input) {
-            tracing::debug!(%error, "engine refused an input");
+    /// `handle` for inputs whose error the driver can only log (transport reports, timers),
+    /// then the drain of the session's outputs.
+    fn feed(&mut self, input: SessionInput) {
+        let now = self.now();
+        if let Err(error) = self.session.handle(now, input) {
+            tracing::debug!(%error, "session refused an input");
         }
+        self.drain();
     }
 
     fn request(&mut self, request: Request) {
@@ -241,13 +218,16 @@ impl Driver {
         match request {
             Request::Send { text, audio, reply } => {
                 let result = match audio {
-                    None => self.engine.send(now, text),
-                    Some((format, data)) => self.engine.send_audio(now, format, data),
+                    None => self.session.send(now, text),
+                    Some((format, data)) => self.session.send_audio(now, format, data),
                 };
                 let answer = result.map(|client_id| {
-                    let (tx, rx) = watch::channel(DeliveryStatus::Queued);
+                    let initial = ReceiptStatus {
+                        status: DeliveryStatus::Queued,
+                        terminal: false,
+                    };
+                    let (tx, rx) = watch::channel(initial);
                     self.receipts.insert(client_id, tx);
-                    self.stats(|s| s.sent += 1);
                     SendAccepted {
                         client_id,
                         status: rx,
@@ -255,9 +235,11 @@ impl Driver {
                 });
                 let _ = reply.send(answer);
             }
+            Request::Discard { client_id, reply } => {
+                let _ = reply.send(self.session.discard(now, client_id));
+            }
             Request::Command { command, reply } => {
-                let result = self.engine.handle(now, Input::Command(command));
-                let _ = reply.send(result);
+                let _ = reply.send(self.session.handle(now, command.into()));
             }
             Request::Subscribe(tx) => self.subscribers.push(tx),
             // handled in `run`
@@ -265,10 +247,10 @@ impl Driver {
                 let _ = reply.send(());
             }
         }
+        self.drain();
     }
 
     fn report(&mut self, report: Report) {
-        let now = self.now();
         match report {
             Report::Input(input) => {
                 match &input {
@@ -280,95 +262,48 @@ impl Driver {
                     }
                     _ => {}
                 }
-                self.feed(now, input);
+                self.feed(input.into());
             }
-            Report::Token(result) => self.token_arrived(now, result),
+            Report::Token(result) => self.feed(SessionInput::Token(result)),
         }
     }
 
-    /// After every `handle`: execute transport outputs, deliver events.
+    /// After every `handle`: publish the counters, then execute and deliver. The counters go
+    /// first: they already include this batch, so an app that reads them after an event or a
+    /// receipt change never sees them lag behind it.
     fn drain(&mut self) {
-        while let Some(output) = self.engine.poll_output() {
+        self.shared.stats.store(self.session.stats());
+        while let Some(output) = self.session.poll() {
             match output {
-                Output::Event(envelope) => self.deliver(envelope),
-                transport => self.execute(transport),
-            }
-        }
-        let engine_stats = self.engine.stats();
-        self.stats(|s| {
-            s.queued = engine_stats.queued as u64;
-            s.duplicates_dropped = engine_stats.duplicates_dropped;
-        });
-    }
-
-    fn deliver(&mut self, envelope: Envelope) {
-        match &envelope.event {
-            Event::StateChanged { to, .. } => {
-                tracing::info!(state = ?to, "connection state");
-                self.shared.state.send_replace(*to);
-                match to {
-                    ConnectionState::Reconnecting { .. } => self.stats(|s| s.reconnects += 1),
-                    ConnectionState::Ready => {
-                        if let Some(auth) = &mut self.auth {
-                            auth.on_ready();
-                        }
+                SessionOutput::Transport(op) => self.execute(op),
+                SessionOutput::FetchToken => self.fetch_token(),
+                SessionOutput::Event(envelope) => self
+                    .subscribers
+                    .retain(|tx| tx.send(Arc::clone(&envelope)).is_ok()),
+                SessionOutput::Status {
+                    client_id,
+                    status,
+                    terminal,
+                } => {
+                    if let Some(tx) = self.receipts.get(&client_id) {
+                        tx.send_replace(ReceiptStatus { status, terminal });
                     }
-                    _ => {}
+                    if terminal {
+                        self.receipts.remove(&client_id);
+                    }
                 }
+                SessionOutput::State { to, .. } => {
+                    tracing::info!(state = ?to, "connection state");
+                    self.shared.state.send_replace(to);
+                }
+                SessionOutput::Closed => self.teardown(),
             }
-            Event::MessageStatus {
-                client_id, status, ..
-            } => self.route_status(*client_id, status),
-            Event::Error {
-                kind: ErrorKind::Auth,
-                ..
-            } => self.refresh_token(),
-            _ => {}
-        }
-        self.stats(|s| s.events += 1);
-        self.subscribers
-            .retain(|tx| tx.send(envelope.clone()).is_ok());
-    }
-
-    fn route_status(&mut self, client_id: ClientId, status: &DeliveryStatus) {
-        let terminal = match status {
-            DeliveryStatus::Acked => {
-                self.stats(|s| s.acked += 1);
-                true
-            }
-            DeliveryStatus::Failed { .. } => {
-                self.stats(|s| s.failed += 1);
-                true
-            }
-            DeliveryStatus::Sent => !self.acks,
-            _ => false,
-        };
-        if let Some(tx) = self.receipts.get(&client_id) {
-            tx.send_replace(status.clone());
-        }
-        if terminal {
-            self.receipts.remove(&client_id);
         }
     }
 
-    fn execute(&mut self, output: Output) {
-        let Some(mut output) = self.authorize(output) else {
-            return;
-        };
-        let headers = match &mut output {
-            Output::OpenSocket { headers, .. } => Some(headers),
-            Output::HttpRequest(request) => Some(&mut request.headers),
-            _ => None,
-        };
-        if let Some(headers) = headers {
-            set_headers(headers, &self.headers);
-            if let Some(token) = self.auth.as_ref().and_then(|a| a.token()) {
-                let bearer = ("Authorization".to_string(), format!("Bearer {token}"));
-                set_headers(headers, std::slice::from_ref(&bearer));
-            }
-        }
-        match output {
-            Output::OpenSocket { conn, url, headers } => {
+    fn execute(&mut self, op: Transport) {
+        match op {
+            Transport::OpenSocket { conn, url, headers } => {
                 tracing::debug!(conn = conn.0, url = %redact_url(&url), "open socket");
                 let spec = socket::SocketSpec {
                     conn,
@@ -380,16 +315,18 @@ impl Driver {
                 let handle = socket::spawn(spec, self.reports.clone());
                 self.sockets.insert(conn, handle);
             }
-            Output::SendText { conn, text } => self.socket_cmd(conn, socket::SocketCmd::Text(text)),
-            Output::SendBinary { conn, bytes } => {
+            Transport::SendText { conn, text } => {
+                self.socket_cmd(conn, socket::SocketCmd::Text(text))
+            }
+            Transport::SendBinary { conn, bytes } => {
                 self.socket_cmd(conn, socket::SocketCmd::Binary(bytes))
             }
-            Output::CloseSocket { conn } => {
+            Transport::CloseSocket { conn } => {
                 if let Some((tx, _)) = self.sockets.remove(&conn) {
                     let _ = tx.send(socket::SocketCmd::Close);
                 }
             }
-            Output::HttpRequest(request) => {
+            Transport::Http(request) => {
                 tracing::debug!(
                     id = request.id.0,
                     method = request.method.as_str(),
@@ -401,12 +338,11 @@ impl Driver {
                 let handle = http::spawn(&self.http, request, limit, self.reports.clone());
                 self.requests.insert(id, handle);
             }
-            Output::CancelHttp { id } => {
+            Transport::CancelHttp { id } => {
                 if let Some(handle) = self.requests.remove(&id) {
                     handle.abort();
                 }
             }
-            Output::Event(envelope) => self.deliver(envelope),
         }
     }
 
@@ -416,18 +352,32 @@ impl Driver {
         }
     }
 
-    fn stats(&self, update: impl FnOnce(&mut ClientStats)) {
-        if let Ok(mut stats) = self.shared.stats.lock() {
-            update(&mut stats);
-        }
+    /// Calls the token provider once (the session asks again only after this answer).
+    fn fetch_token(&mut self) {
+        let reports = self.reports.clone();
+        let Some(provider) = &self.token_provider else {
+            let _ = reports.try_send(Report::Token(Err("no token provider".into())));
+            return;
+        };
+        let future = provider();
+        tokio::spawn(async move {
+            let answer = match tokio::time::timeout(TOKEN_TIMEOUT, future).await {
+                Ok(answer) => answer,
+                Err(_) => Err(format!(
+                    "the token provider did not answer within {} s",
+                    TOKEN_TIMEOUT.as_secs()
+                )),
+            };
+            if let Err(error) = &answer {
+                tracing::warn!(%error, "token provider failed");
+            }
+            let _ = reports.send(Report::Token(answer)).await;
+        });
     }
 
-    /// Closes the engine, delivers its last events, tears every transport down and ends the
-    /// subscribers' streams.
-    fn shutdown(&mut self) {
-        let now = self.now();
-        self.feed(now, Input::Command(Command::Close));
-        self.drain();
+    /// The session closed: every transport goes down and the subscribers' streams end.
+    fn teardown(&mut self) {
+        self.closed = true;
         for (_, (tx, abort)) in self.sockets.drain() {
             if tx.send(socket::SocketCmd::Close).is_err() {
                 abort.abort();
@@ -438,13 +388,5 @@ impl Driver {
         }
         self.subscribers.clear();
         self.receipts.clear();
-    }
-}
-
-/// Adds `extra` to `headers`, replacing headers of the same (case-insensitive) name.
-fn set_headers(headers: &mut Vec<(String, String)>, extra: &[(String, String)]) {
-    for (name, value) in extra {
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
     }
 }

@@ -205,7 +205,10 @@ fn refusal(error: tungstenite::Error) -> CloseReason {
                 Some(status.as_u16()),
                 format!("upgrade rejected with HTTP {status}"),
             )
-            .with_retry_after(crate::dialect::retry_after(&headers))
+            .with_retry_after(crate::dialect::retry_after_wait(
+                &headers,
+                super::runtime::unix_ms_now(),
+            ))
         }
         other => CloseReason::refused(None, other.to_string()),
     }

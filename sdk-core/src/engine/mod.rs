@@ -329,6 +329,35 @@ impl Engine {
         self.enqueue(now, Payload::Text(text.into()))
     }
 
+    /// Takes back a message that was never handed to the transport: it leaves the queue and ends
+    /// `Failed{Discarded}`.
+    ///
+    /// Errors: `AlreadySent` once the message went out (it cannot be taken back from the
+    /// backend), `UnknownMessage` for an id that is not queued (never sent, or already settled),
+    /// `Closed`.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{EngineError, Instant};
+    /// let id = engine.send(Instant::ZERO, "draft").unwrap();
+    /// assert_eq!(engine.discard(Instant::ZERO, id), Ok(()));
+    /// assert_eq!(engine.discard(Instant::ZERO, id), Err(EngineError::UnknownMessage { client_id: id }));
+    /// ```
+    pub fn discard(&mut self, now: Instant, client_id: ClientId) -> Result<(), EngineError> {
+        self.begin(now, true)?;
+        match self.queue.get(client_id).map(|p| p.stage) {
+            None => Err(EngineError::UnknownMessage { client_id }),
+            Some(queue::Stage::InFlight) => Err(EngineError::AlreadySent { client_id }),
+            Some(queue::Stage::Queued) => {
+                self.queue.remove(client_id);
+                self.emit_status_failed(client_id, crate::event::FailReason::Discarded);
+                Ok(())
+            }
+        }
+    }
+
     /// Queues audio (base64) like a message. Errors as [`send`](Engine::send), plus
     /// `Unsupported` when the dialect has no audio.
     pub fn send_audio(

@@ -1,5 +1,5 @@
 //! The `chat-interfaces` dialect: public chat interfaces over REST + SSE
-//! (`chat-interfaces-phase2-sse.md`; wire details in [`wire`]). All routes live under
+//! (`chat-interfaces-phase2-sse.md`; wire details in `wire.rs`). All routes live under
 //! `/api/public/chat-interfaces/{slug}`.
 //!
 //! # Connection plan

@@ -1,7 +1,7 @@
 //! The `chat-v2` dialect: one WebSocket at `/v2/chat/{session_id}` carrying text and audio
 //! (PCM16, base64) messages, streamed tokens with `is_final`, tool `start`/`progress`/`end`,
 //! transcripts, synthesized audio and ping/pong (`chat-v2-websocket-architecture.md`; wire
-//! details in [`wire`]).
+//! details in `wire.rs`).
 //!
 //! # Connection
 //!

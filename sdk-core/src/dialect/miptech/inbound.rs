@@ -160,7 +160,7 @@ impl Miptech {
 
     /// Stamps conversation, cursor, timestamp, raw frame and dedup key (the server's `event_id`
     /// when present, else `fallback`) on a decoded event.
-    fn wrap(&self, d: Decoded, frame: &Frame, fallback: Option<String>) -> Decoded {
+    pub(super) fn wrap(&self, d: Decoded, frame: &Frame, fallback: Option<String>) -> Decoded {
         let mut d = d.raw(frame.raw.clone());
         if let Some(key) = frame.event_id.clone().or(fallback) {
             d = d.dedup(DedupKey::Id(key));
@@ -178,7 +178,12 @@ impl Miptech {
 
     /// The turn answering user message `user_msg` (the open turn when `None`), opened with a
     /// `TurnStarted` when it is not the open one.
-    fn turn_for(&mut self, user_msg: Option<&str>, frame: &Frame, out: &mut Actions) -> String {
+    pub(super) fn turn_for(
+        &mut self,
+        user_msg: Option<&str>,
+        frame: &Frame,
+        out: &mut Actions,
+    ) -> String {
         match (user_msg, &self.turn) {
             (Some(id), Some(t)) if t.id == id => return t.id.clone(),
             (None, Some(t)) => return t.id.clone(),

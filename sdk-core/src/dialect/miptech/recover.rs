@@ -14,7 +14,7 @@ use super::{Miptech, REST_TIMEOUT_MS};
 use crate::dialect::codec_kit::history;
 use crate::dialect::codec_kit::{join_url, url_encode};
 use crate::dialect::{Actions, Decoded, HttpSpec};
-use crate::event::{ErrorKind, Event};
+use crate::event::{ErrorKind, Event, Role};
 
 impl Miptech {
     /// Asks the history for the replies of the cut turns, if there are any.
@@ -64,8 +64,13 @@ impl Miptech {
             let Some(entry) = history::reply_for(&entries, Some(&turn), known.as_deref()) else {
                 continue; // still running: the socket delivers the rest
             };
+            let reply = entry
+                .id
+                .clone()
+                .or(known)
+                .unwrap_or_else(|| format!("{turn}:reply"));
             let completed = Completed {
-                message_id: entry.id.clone().or(known),
+                message_id: Some(reply.clone()),
                 reply_to: Some(turn.clone()),
                 content: entry.content.clone(),
                 role: entry.role.clone(),
@@ -85,6 +90,20 @@ impl Miptech {
             let other = self.turn.clone().filter(|t| t.id != turn);
             if other.is_some() {
                 self.turn = None;
+            }
+            let turn_id = self.turn_for(Some(&turn), &frame, out);
+            if !self.streams.contains(&reply) {
+                // Nothing of it streamed before the cut: deliver it as a stream all the same
+                // (start, the whole text, completion), as the socket would have.
+                let start = Decoded::new(Event::MessageStarted {
+                    role: Role::Assistant,
+                });
+                let start = start.turn(turn_id).message(reply.clone());
+                out.emit(self.wrap(start, &frame, Some(format!("start:{reply}"))));
+                self.streams.get(&reply, 0);
+            }
+            if let Some(t) = self.turn.as_mut() {
+                t.reply = Some(reply.clone());
             }
             self.on_complete(completed, &frame, out);
             if other.is_some() {

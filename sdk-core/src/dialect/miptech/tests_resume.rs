@@ -324,3 +324,63 @@ fn platform_not_ready_fails_the_connection_as_initializing() {
     let got = out.take();
     assert!(matches!(got.last(), Some(Action::Fail(f)) if f.kind == FailureKind::Initializing));
 }
+
+/// Cut right after the ack, before any of the reply streamed: the history's reply is delivered
+/// as the socket would have streamed it (start, the whole text, completion).
+#[test]
+fn a_reply_cut_before_it_streamed_is_recovered_as_a_stream() {
+    let mut d = Miptech::new("http://h");
+    let (conn, _) = connect_ready(&mut d, None);
+    let mut out = actions(100);
+    let c = client(9);
+    let msg = Outbound::Message {
+        client_id: c,
+        text: "hello",
+        resend: false,
+    };
+    d.encode(msg, &mut out).unwrap();
+    let ack =
+        json!({"type":"message_received","data":{"message_id":"u9","client_id": c.to_string()}});
+    d.on_transport(text(conn, &ack.to_string()), &mut out);
+    let first = out.take();
+    d.disconnect(Disconnect::Reconnecting, &mut out);
+    out.take();
+    let (_, rejoin) = connect_ready(&mut d, None);
+    assert_eq!(sent_json(&rejoin).len(), 1, "join_chat only");
+    let (history, _) = requests(&rejoin)
+        .into_iter()
+        .find(|(_, spec)| spec.url.ends_with("/messages"))
+        .unwrap();
+    let listing = json!({"messages":[{"id":"u9","role":"user","content":"hello"},
+        {"id":"r9","role":"assistant","content":"You said: hello","reply_to":"u9"}]});
+    let body = listing.to_string();
+    d.on_transport(
+        TransportEvent::HttpResponse {
+            id: history,
+            status: 200,
+            headers: &[],
+            body: body.as_bytes(),
+        },
+        &mut out,
+    );
+    let recovered = out.take();
+    let shown = delivered(&[&first, &recovered]);
+    let names: Vec<_> = shown.iter().map(|e| e.event.type_name()).collect();
+    assert_eq!(
+        names,
+        [
+            "turnStarted",
+            "status",
+            "messageStarted",
+            "textDelta",
+            "messageCompleted",
+            "turnCompleted"
+        ]
+    );
+    assert_eq!(assembled(&shown), "You said: hello");
+    assert!(
+        shown[2..]
+            .iter()
+            .all(|e| e.turn_id.as_deref() == Some("u9"))
+    );
+}

@@ -1,5 +1,5 @@
 //! The `parlant` dialect: the Parlant server's REST API (sessions and events), read by
-//! long-polling (`parlant-react-chat-architecture.md`; wire details in [`wire`]).
+//! long-polling (`parlant-react-chat-architecture.md`; wire details in `wire.rs`).
 //!
 //! # Connection plan
 //!
