@@ -8,7 +8,8 @@
 //! - outbound: legal status transitions, one terminal status per accepted send, an acked
 //!   message stored by the backend exactly once;
 //! - connection: legal state transitions, gapless envelope numbering, and against a flapping
-//!   backend the attempt number grows until the engine gives up.
+//!   backend the attempt number grows until the engine gives up (it may start over only after
+//!   a connection moved the resume cursor on: data got through).
 
 use chatwire::event::{DeliveryStatus, Envelope, Event, Role, TextUpdate};
 use chatwire::{ClientId, ConnectionState};
@@ -20,6 +21,9 @@ struct TurnTrack {
     started: u32,
     terminal: u32,
     reply_to: Option<String>,
+    /// The turn began right after a `Discontinuity`: its start may be missing (a resume past
+    /// evicted events), so its tool calls may show only their end.
+    after_gap: bool,
 }
 
 pub struct AppView {
@@ -43,9 +47,15 @@ pub struct AppView {
     /// Turn ids that ended at the app.
     pub ended_turns: HashSet<String>,
     pub discontinuities: u64,
+    /// A `Discontinuity` no turn has begun after yet.
+    gap_pending: bool,
     /// Flapping backend: the last `Reconnecting` attempt seen, and whether the engine gave up.
     pub flapping: bool,
     last_attempt: u32,
+    /// The latest resume cursor the app saw: a connection that moves it on made progress.
+    last_cursor: Option<String>,
+    /// How many times the cursor moved on.
+    pub progress: u64,
     pub gave_up: bool,
     pub reconnects: u32,
 }
@@ -69,8 +79,11 @@ impl AppView {
             ended_turns: HashSet::new(),
             failed_sends: HashSet::new(),
             discontinuities: 0,
+            gap_pending: false,
             flapping: false,
             last_attempt: 0,
+            last_cursor: None,
+            progress: 0,
             gave_up: false,
             reconnects: 0,
         }
@@ -107,6 +120,12 @@ impl AppView {
             self.fail(format!("envelope seq {} after {}", env.seq, self.env_seq));
         }
         self.env_seq = env.seq;
+        if env.cursor.is_some() && env.cursor != self.last_cursor {
+            // data got through: the attempt count may start over
+            self.last_cursor = env.cursor.clone();
+            self.last_attempt = 0;
+            self.progress += 1;
+        }
         // one wire event may become several app events, of different types
         let name = env.event.type_name();
         for key in keys {
@@ -119,7 +138,10 @@ impl AppView {
         self.turn_rules(env);
         match &env.event {
             Event::StateChanged { from, to } => self.state_change(*from, *to),
-            Event::Discontinuity { .. } => self.discontinuities += 1,
+            Event::Discontinuity { .. } => {
+                self.discontinuities += 1;
+                self.gap_pending = true;
+            }
             Event::MessageStatus {
                 client_id, status, ..
             } => self.status(*client_id, status.clone()),
@@ -218,7 +240,11 @@ impl AppView {
         };
         let is_start = matches!(env.event, Event::TurnStarted { .. });
         let terminal = env.event.is_turn_terminal();
+        let fresh = !self.turns.contains_key(&turn);
+        let gap = fresh && std::mem::take(&mut self.gap_pending);
         let t = self.turns.entry(turn.clone()).or_default();
+        t.after_gap |= gap;
+        let after_gap = t.after_gap;
         let (started, ended) = (t.started, t.terminal);
         if let Event::TurnStarted { reply_to } = &env.event {
             t.reply_to = reply_to.clone();
@@ -283,12 +309,14 @@ impl AppView {
             Event::ToolCompleted { .. } | Event::ToolFailed { .. } => {
                 let n = self.tools.entry(key.clone()).or_default();
                 *n += 1;
-                if *n > 1 || !self.open_tools.remove(&key) {
+                let unstarted_after_gap = *n == 1 && after_gap;
+                if *n > 1 || !(self.open_tools.remove(&key) || unstarted_after_gap) {
                     self.fail(format!("tool {tool} ended twice or before it started"));
                 }
             }
             _ => {
-                if !self.open_tools.contains(&key) {
+                let ended = self.tools.get(&key).is_some_and(|n| *n > 0);
+                if !self.open_tools.contains(&key) && (ended || !after_gap) {
                     self.fail(format!("tool {tool} event outside its call"));
                 }
             }
@@ -368,5 +396,220 @@ pub fn raw_items(raw: &Option<Value>) -> Vec<&Value> {
         Some(Value::Array(xs)) => xs.iter().collect(),
         Some(v) => vec![v],
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker itself: each invariant fires on a sequence that breaks it, and stays quiet
+    //! on the same sequence done right.
+
+    use super::AppView;
+    use chatwire::ConnectionState;
+    use chatwire::event::{Envelope, Event, Role, TextChannel, TextUpdate};
+    use std::time::Duration;
+
+    struct Feed {
+        app: AppView,
+        seq: u64,
+    }
+
+    impl Feed {
+        fn new() -> Feed {
+            Feed {
+                app: AppView::new(),
+                seq: 0,
+            }
+        }
+
+        fn ev(&mut self, turn: Option<&str>, message: Option<&str>, event: Event) {
+            self.keyed(turn, message, event, Vec::new());
+        }
+
+        fn keyed(
+            &mut self,
+            turn: Option<&str>,
+            msg: Option<&str>,
+            event: Event,
+            keys: Vec<String>,
+        ) {
+            self.seq += 1;
+            let mut env = Envelope::new(self.seq, 0, event);
+            env.turn_id = turn.map(str::to_string);
+            env.message_id = msg.map(str::to_string);
+            self.app.on_envelope(&env, keys);
+        }
+
+        fn reply(&mut self, turn: &str, msg: &str, text: &str) {
+            self.ev(
+                Some(turn),
+                None,
+                Event::TurnStarted {
+                    reply_to: Some("c-1".into()),
+                },
+            );
+            self.ev(
+                Some(turn),
+                Some(msg),
+                Event::MessageStarted {
+                    role: Role::Assistant,
+                },
+            );
+            let update = TextUpdate::Append {
+                text: text.into(),
+                offset: 0,
+            };
+            let delta = Event::TextDelta {
+                channel: TextChannel::Text,
+                update,
+            };
+            self.ev(Some(turn), Some(msg), delta);
+            let done = Event::MessageCompleted { text: text.into() };
+            self.ev(Some(turn), Some(msg), done);
+        }
+
+        fn completed(&mut self, turn: &str) {
+            let end = Event::TurnCompleted {
+                finish_reason: None,
+                usage: None,
+            };
+            self.ev(Some(turn), None, end);
+        }
+
+        fn state(&mut self, from: ConnectionState, to: ConnectionState) {
+            self.ev(None, None, Event::StateChanged { from, to });
+        }
+    }
+
+    fn reconnecting(attempt: u32) -> ConnectionState {
+        ConnectionState::Reconnecting {
+            attempt,
+            delay: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_clean_turn_has_no_violation() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "hi ");
+        f.completed("t-1");
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        assert_eq!(f.app.open_turns(), 0);
+    }
+
+    #[test]
+    fn a_reply_completed_twice_or_repeated_as_a_message_is_caught() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "hi ");
+        f.ev(
+            Some("t-1"),
+            Some("m-1"),
+            Event::MessageCompleted { text: "hi ".into() },
+        );
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("m-1 shown twice"))
+        );
+
+        let mut f = Feed::new();
+        f.ev(Some("t-1"), None, Event::TurnStarted { reply_to: None });
+        f.ev(
+            Some("t-1"),
+            Some("m-1"),
+            Event::MessageStarted {
+                role: Role::Assistant,
+            },
+        );
+        let full = Event::Message {
+            role: Role::Assistant,
+            content: "hi ".into(),
+            metadata: None,
+        };
+        f.ev(Some("t-1"), Some("m-1"), full);
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("streamed, then again"))
+        );
+    }
+
+    #[test]
+    fn a_second_terminal_or_a_second_completed_turn_for_one_message_is_caught() {
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "a ");
+        f.completed("t-1");
+        f.completed("t-1");
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("after the end of turn t-1"))
+        );
+
+        let mut f = Feed::new();
+        f.reply("t-1", "m-1", "a ");
+        f.completed("t-1");
+        f.reply("t-2", "m-2", "a ");
+        f.completed("t-2");
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("answered by 2 completed turns"))
+        );
+    }
+
+    #[test]
+    fn a_server_event_delivered_twice_is_caught_but_one_event_may_become_several() {
+        let mut f = Feed::new();
+        let key = || vec!["event 7".to_string()];
+        f.keyed(
+            Some("t-1"),
+            None,
+            Event::TurnStarted { reply_to: None },
+            key(),
+        );
+        f.keyed(Some("t-1"), None, Event::Heartbeat, key());
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.keyed(Some("t-1"), None, Event::Heartbeat, key());
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("event 7 reached the app twice"))
+        );
+    }
+
+    #[test]
+    fn a_flapping_backend_must_see_the_attempt_count_grow_unless_data_got_through() {
+        let mut f = Feed::new();
+        f.app.flapping = true;
+        f.state(ConnectionState::Disconnected, ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(1));
+        f.state(reconnecting(1), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(2));
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.state(reconnecting(2), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.seq += 1;
+        let mut progress = Envelope::new(f.seq, 0, Event::Heartbeat);
+        progress.cursor = Some("c-9".into());
+        f.app.on_envelope(&progress, Vec::new());
+        f.state(ConnectionState::Ready, reconnecting(1));
+        assert!(f.app.violations.is_empty(), "{:?}", f.app.violations);
+        f.state(reconnecting(1), ConnectionState::Connecting);
+        f.state(ConnectionState::Connecting, ConnectionState::Ready);
+        f.state(ConnectionState::Ready, reconnecting(1));
+        assert!(
+            f.app
+                .violations
+                .iter()
+                .any(|v| v.contains("the count must grow"))
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct Plan {
     pub active_ms: u64,
     /// The backend flaps until this instant (0: never).
     pub flapping_until: u64,
+    /// Against a flapping backend the engine must give up within this long of its last
+    /// progress (the backoff schedule up to `max_attempts`).
+    pub give_up_ms: u64,
     /// Turn steps are this fast (ms, upper bound), so long runs do not pile up.
     pub step_ms: u64,
 }
@@ -145,6 +148,7 @@ fn short(sockets: bool, config: &Config, rng: &mut SimRng) -> Plan {
         net,
         active_ms,
         flapping_until: 0,
+        give_up_ms: 0,
         step_ms: 300,
     }
 }
@@ -189,6 +193,7 @@ fn flapping(config: &Config, rng: &mut SimRng) -> Plan {
         },
         active_ms: until + 1_000,
         flapping_until: until,
+        give_up_ms: schedule,
         step_ms: 300,
     }
 }
@@ -227,6 +232,7 @@ fn long(messages: u64, rng: &mut SimRng) -> Plan {
         },
         active_ms,
         flapping_until: 0,
+        give_up_ms: 0,
         step_ms: 40,
     }
 }
