@@ -12,11 +12,13 @@
 //! Dropping the last reference to a `ChatClient` (Kotlin `close()`/`use {}`, Python garbage
 //! collection) closes the core client like [`ChatClient::shutdown`] does.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chatwire::client::{Client, ClientBuilder};
 use chatwire::{ClientId, ClientOptions};
+use futures_util::FutureExt;
 
 use crate::ChatError;
 use crate::subscription::{EventSubscription, Receipt, StateSubscription};
@@ -29,7 +31,35 @@ use crate::types::{Capabilities, ClientStats, ConnectionState};
 pub trait TokenProvider: Send + Sync {
     /// A fresh bearer token. An error (or no answer within the client's token timeout) counts
     /// as a failed refresh; the client retries it under its backoff.
-    async fn token(&self) -> Result<String, ChatError>;
+    async fn token(&self) -> Result<String, TokenError>;
+}
+
+/// Why a [`TokenProvider`] could not give a token. (Not [`ChatError`]: a flat error cannot
+/// travel from foreign code into Rust, and a token provider has one way to fail.)
+///
+/// ```
+/// let e = chatwire_ffi::TokenError::Failed { message: "offline".into() };
+/// assert_eq!(e.to_string(), "offline");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// No token now; `message` says why (shown in the client's `Error{kind: auth}` event).
+    #[error("{message}")]
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+/// A foreign trait call that fails in the bindings' own machinery (an unexpected exception)
+/// arrives as this; it becomes a failed refresh like any other.
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TokenError::Failed {
+            message: error.reason,
+        }
+    }
 }
 
 /// A chat client: one connection to one backend, built from `ClientOptions` JSON.
@@ -84,8 +114,12 @@ impl ChatClient {
         let builder = ClientBuilder::from_options(options).token_provider(move || {
             let provider = provider.clone();
             async move {
-                match tokio::time::timeout(timeout, provider.token()).await {
-                    Ok(result) => result.map_err(|e| e.to_string()),
+                // A panic while lifting the foreign answer must not take the client's driver
+                // task down with it: it becomes a failed refresh.
+                let call = AssertUnwindSafe(provider.token()).catch_unwind();
+                match tokio::time::timeout(timeout, call).await {
+                    Ok(Ok(result)) => result.map_err(|e| e.to_string()),
+                    Ok(Err(_panic)) => Err("the token provider's answer could not be read".into()),
                     Err(_) => Err(format!(
                         "the token provider did not answer within {} ms",
                         timeout.as_millis()

@@ -22,7 +22,7 @@ mod subscription;
 mod types;
 
 pub use backoff::{BackoffSchedule, RetryContext, backoff_delay_ms};
-pub use client::{ChatClient, DEFAULT_TOKEN_TIMEOUT_MS, TokenProvider};
+pub use client::{ChatClient, DEFAULT_TOKEN_TIMEOUT_MS, TokenError, TokenProvider};
 pub use error::ChatError;
 pub use subscription::{EventSubscription, Receipt, StateSubscription};
 pub use types::{Capabilities, ClientStats, ConnectionState, DeliveryStatus, Envelope, EventKind};

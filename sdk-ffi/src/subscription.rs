@@ -72,8 +72,8 @@ pub struct StateSubscription {
 #[uniffi::export]
 impl StateSubscription {
     /// The state after the next change (intermediate states may be skipped when several
-    /// changes happen between two calls; the last one is never skipped), or none once the
-    /// client is closed or the subscription cancelled.
+    /// changes happen between two calls; the last one is never skipped). `Closed` is the last
+    /// state returned; after it, and after `cancel()`, none.
     pub async fn next(&self) -> Option<ConnectionState> {
         let mut cancelled = self.cancelled.subscribe();
         if *cancelled.borrow() {
@@ -81,17 +81,20 @@ impl StateSubscription {
         }
         let mut slot = self.watch.lock().await;
         let watch = slot.as_mut()?;
-        let next = tokio::select! {
-            state = watch.changed() => state.ok(),
-            _ = cancelled.wait_for(|c| *c) => None,
-        };
-        match next {
-            Some(state) => Some(state.into()),
-            None => {
-                *slot = None;
-                None
+        // `Closed` is final and the last state returned: the watch itself never ends while the
+        // client is alive.
+        let next = if watch.get() == chatwire::ConnectionState::Closed {
+            Some(chatwire::ConnectionState::Closed)
+        } else {
+            tokio::select! {
+                state = watch.changed() => state.ok(),
+                _ = cancelled.wait_for(|c| *c) => None,
             }
+        };
+        if next.is_none_or(|s| s == chatwire::ConnectionState::Closed) {
+            *slot = None;
         }
+        next.map(Into::into)
     }
 
     /// Ends the subscription. Idempotent.

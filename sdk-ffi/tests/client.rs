@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chatwire::ErrorCode;
 use chatwire_ffi::{
-    ChatClient, ChatError, ConnectionState, DeliveryStatus, EventKind, EventSubscription,
+    ChatClient, ConnectionState, DeliveryStatus, EventKind, EventSubscription, TokenError,
     TokenProvider,
 };
 use chatwire_mock::{MockConfig, MockServer};
@@ -122,7 +122,7 @@ struct Tokens {
 
 #[async_trait::async_trait]
 impl TokenProvider for Tokens {
-    async fn token(&self) -> Result<String, ChatError> {
+    async fn token(&self) -> Result<String, TokenError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.token {
             Some(t) => Ok(t.into()),
