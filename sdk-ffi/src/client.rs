@@ -38,17 +38,18 @@ pub trait TokenProvider: Send + Sync {
 /// travel from foreign code into Rust, and a token provider has one way to fail.)
 ///
 /// ```
-/// let e = chatwire_ffi::TokenError::Failed { message: "offline".into() };
+/// let e = chatwire_ffi::TokenError::Failed { reason: "offline".into() };
 /// assert_eq!(e.to_string(), "offline");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// No token now; `message` says why (shown in the client's `Error{kind: auth}` event).
-    #[error("{message}")]
+    /// No token now; `reason` says why (shown in the client's `Error{kind: auth}` event).
+    /// (Not `message`: that name clashes with `Throwable.message` in Kotlin.)
+    #[error("{reason}")]
     Failed {
         /// Why.
-        message: String,
+        reason: String,
     },
 }
 
@@ -57,7 +58,7 @@ pub enum TokenError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
         TokenError::Failed {
-            message: error.reason,
+            reason: error.reason,
         }
     }
 }
