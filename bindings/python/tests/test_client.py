@@ -160,3 +160,28 @@ def test_a_token_provider_that_never_answers_is_timed_out(token_mock_url):
         await asyncio.wait_for(client.shutdown(), 5)
 
     asyncio.run(run())
+
+
+def test_many_clients_leave_the_thread_count_flat(mock_url):
+    import os
+
+    def threads():
+        return len(os.listdir("/proc/self/task"))
+
+    async def one_client():
+        async with ChatClient(options("native", mock_url)) as client:
+            events = client.events()
+            await client.send("hi")
+            async for env in events:
+                if env.is_turn_terminal:
+                    break
+
+    async def run(n):
+        for _ in range(n):
+            await asyncio.wait_for(one_client(), 20)
+
+    asyncio.run(run(10))  # the library's runtime starts
+    before = threads()
+    asyncio.run(run(300))
+    # Each client's tasks run on the library's two shared threads: none is left per client.
+    assert threads() == before

@@ -153,4 +153,29 @@ class ChatClientTest {
         }
         assertEquals(1, calls.get())
     }
+
+    @Test
+    fun aThousandClientsLeaveTheThreadCountFlat() = runBlocking<Unit> {
+        fun threads() = java.io.File("/proc/self/task").list()!!.size
+        fun rssKb() = java.io.File("/proc/self/status").readLines()
+            .first { it.startsWith("VmRSS") }.split(Regex("\\s+"))[1].toLong()
+        suspend fun oneClient() {
+            ChatClient(options("native")).use { client ->
+                val events = client.events()
+                client.send("hi")
+                withTimeout(20_000) { events.first { it.isTurnTerminal } }
+                client.shutdown()
+            }
+        }
+        repeat(20) { oneClient() } // the library's runtime and the JVM's lazy threads start
+        System.gc()
+        val (threads0, rss0) = threads() to rssKb()
+        repeat(1000) { oneClient() }
+        System.gc()
+        val (threads1, rss1) = threads() to rssKb()
+        println("1000 clients, one turn each: threads $threads0 -> $threads1, RSS $rss0 -> $rss1 KiB")
+        // Each client's tasks run on the library's two shared threads: none is left per client.
+        // (A JVM may start a service thread of its own meanwhile, hence the slack of one.)
+        assertTrue(threads1 <= threads0 + 1, "threads grew from $threads0 to $threads1")
+    }
 }
