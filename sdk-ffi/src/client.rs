@@ -160,10 +160,11 @@ impl ChatClient {
         Ok(self.inner.discard(id).await?)
     }
 
-    /// Tells the backend the user is (or stopped) typing, throttled by the client.
+    /// Tells the backend the user is typing (or stopped), throttled by the client; a no-op on
+    /// dialects without typing indicators (`capabilities().typing`).
     ///
     /// # Errors
-    /// `Unsupported` where the dialect has no typing indicator, `Closed`.
+    /// `Closed`.
     pub async fn typing(&self, active: bool) -> Result<(), ChatError> {
         Ok(self.inner.typing(active).await?)
     }

@@ -26,6 +26,7 @@
 #ifndef CHATWIRE_H
 #define CHATWIRE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 // How long a [`TokenProvider`] may take when the caller gives no timeout.
@@ -223,6 +224,13 @@ enum cw_status cw_client_state(const struct cw_client *client, char **out_json);
 // # Safety
 // `client` must be NULL or a live `cw_client`.
 enum cw_status cw_client_cancel_turn(const struct cw_client *client);
+
+// Tells the backend the user is typing (`active` true) or stopped, throttled by the client; a
+// no-op on dialects without typing indicators. Returns `CW_STATUS_CLOSED` after close.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_typing(const struct cw_client *client, bool active);
 
 // Connects now, skipping a pending backoff wait or leaving the failed state.
 //

@@ -166,6 +166,8 @@ static void test_client_turn(const char *dialect, const char *url) {
     CHECK(acked); /* the messageStatus event of the message */
 
     CHECK(cw_client_cancel_turn(c) == CW_STATUS_OK);
+    /* sent on native; a no-op on dialects without typing indicators */
+    CHECK(cw_client_typing(c, 1) == CW_STATUS_OK);
     CHECK(cw_client_close(c, 5000) == CW_STATUS_OK);
     CHECK(cw_client_close(c, 5000) == CW_STATUS_OK); /* idempotent */
     cw_status st = CW_STATUS_OK;
@@ -180,6 +182,7 @@ static void test_client_turn(const char *dialect, const char *url) {
     CHECK(cw_client_send(c, "late", &id) == CW_STATUS_CLOSED);
     CHECK(id == NULL);
     CHECK(cw_client_reconnect_now(c) == CW_STATUS_CLOSED);
+    CHECK(cw_client_typing(c, 0) == CW_STATUS_CLOSED);
     cw_client_free(c);
 }
 
@@ -199,6 +202,7 @@ static void test_client_arguments(void) {
     CHECK(cw_client_state(NULL, &out) == CW_STATUS_NULL_ARGUMENT);
     CHECK(cw_client_cancel_turn(NULL) == CW_STATUS_NULL_ARGUMENT);
     CHECK(cw_client_reconnect_now(NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_typing(NULL, 1) == CW_STATUS_NULL_ARGUMENT);
     CHECK(cw_client_close(NULL, 0) == CW_STATUS_NULL_ARGUMENT);
     CHECK(out == NULL);
     cw_client_free(NULL);

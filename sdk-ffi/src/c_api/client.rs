@@ -195,6 +195,20 @@ pub unsafe extern "C" fn cw_client_cancel_turn(client: *const CwClient) -> CwSta
     })
 }
 
+/// Tells the backend the user is typing (`active` true) or stopped, throttled by the client; a
+/// no-op on dialects without typing indicators. Returns `CW_STATUS_CLOSED` after close.
+///
+/// # Safety
+/// `client` must be NULL or a live `cw_client`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cw_client_typing(client: *const CwClient, active: bool) -> CwStatus {
+    ffi_call("cw_client_typing", || {
+        // SAFETY: live pointer per the contract above.
+        let client = unsafe { as_ref(client, "client") }?;
+        Ok(block_on(client.client.core().typing(active))?.map_err(ChatError::from)?)
+    })
+}
+
 /// Connects now, skipping a pending backoff wait or leaving the failed state.
 ///
 /// # Safety
@@ -311,6 +325,7 @@ mod tests {
             assert_eq!(cw_client_close(ptr::null(), 0), CwStatus::NullArgument);
             assert_eq!(cw_client_cancel_turn(ptr::null()), CwStatus::NullArgument);
             assert_eq!(cw_client_reconnect_now(ptr::null()), CwStatus::NullArgument);
+            assert_eq!(cw_client_typing(ptr::null(), true), CwStatus::NullArgument);
             assert_eq!(
                 cw_client_state(ptr::null(), &mut out),
                 CwStatus::NullArgument

@@ -25,6 +25,7 @@ pub use backoff::{
 pub use client::{
     CwClient, cw_client_cancel_turn, cw_client_close, cw_client_free, cw_client_new,
     cw_client_next_event, cw_client_reconnect_now, cw_client_send, cw_client_state,
+    cw_client_typing,
 };
 pub use strings::{cw_last_error_message, cw_string_free, cw_version};
 
