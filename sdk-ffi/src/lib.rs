@@ -1,8 +1,11 @@
 //! chatwire for Kotlin, Swift and Python (uniffi proc-macros) and for C (`c_api`).
 //!
 //! Both surfaces are thin: they validate what a foreign caller hands over, call into the core
-//! crate `chatwire`, and turn failures into [`ChatError`] (uniffi) or a `cw_status` code (C). The
-//! shared validation lives in [`backoff`], so a value rejected in Kotlin is rejected in C too.
+//! crate `chatwire`, and turn failures into [`ChatError`] (uniffi) or a `cw_status` code (C), both
+//! one to one with the core's `ErrorCode` table. The client ([`ChatClient`]) runs on one tokio
+//! runtime the library owns; events are pulled ([`EventSubscription`]), never pushed through
+//! foreign callbacks. Both surfaces share the client code and the validation, so a value rejected
+//! in Kotlin is rejected in C too.
 //!
 //! `unsafe_code` is denied workspace-wide and allowed only in [`c_api`]. The uniffi scaffolding
 //! (`#[unsafe(no_mangle)] extern "C"` functions expanded from `setup_scaffolding!` and
@@ -13,10 +16,16 @@ uniffi::setup_scaffolding!();
 
 pub mod backoff;
 pub mod c_api;
+mod client;
 mod error;
+mod subscription;
+mod types;
 
 pub use backoff::{BackoffSchedule, RetryContext, backoff_delay_ms};
+pub use client::{ChatClient, DEFAULT_TOKEN_TIMEOUT_MS, TokenError, TokenProvider};
 pub use error::ChatError;
+pub use subscription::{EventSubscription, Receipt, StateSubscription};
+pub use types::{Capabilities, ClientStats, ConnectionState, DeliveryStatus, Envelope, EventKind};
 
 /// The version of the chatwire core this library was built from.
 ///

@@ -6,39 +6,87 @@
  * Conventions: fallible functions return cw_status (CW_STATUS_OK == 0) and write results through
  * out-pointers only on success; NULL pointer arguments are rejected with CW_STATUS_NULL_ARGUMENT;
  * cw_last_error_message() describes the last failed call on the calling thread; everything the
- * library returns is released with its *_free function.
+ * library returns is released with its *_free function (strings with cw_string_free).
+ *
+ * Status codes: every code of chatwire's ErrorCode table has the status of the same name
+ * (QUEUE_FULL -> CW_STATUS_QUEUE_FULL), plus CW_STATUS_NULL_ARGUMENT, CW_STATUS_PANIC (a bug
+ * caught at the boundary) and CW_STATUS_TIMEOUT (cw_client_close ran out of time).
+ *
+ * The client (cw_client): created from ClientOptions JSON by cw_client_new, it runs on two
+ * library-owned threads; events are pulled with cw_client_next_event(timeout) as the envelope
+ * JSON of sdk-core/EVENTS.md, in seq order, each once, from the moment of cw_client_new.
+ * Threads: every function may be called from any thread (callers waiting in
+ * cw_client_next_event on one client take turns); none calls back into your code.
+ * Blocking: cw_client_send and the commands wait only for the client's own thread to accept
+ * them, never for the network; cw_client_next_event and cw_client_close wait at most their
+ * timeout. Ownership: cw_client_close stops the client (idempotent), cw_client_free releases
+ * it (closing it first if needed); no call on a client may run during or after its free.
  */
 
 #ifndef CHATWIRE_H
 #define CHATWIRE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+// How long a [`TokenProvider`] may take when the caller gives no timeout.
+#define DEFAULT_TOKEN_TIMEOUT_MS 10000
+
 // The result of every fallible C function. `CW_STATUS_OK` is zero; everything else is an error
-// whose text `cw_last_error_message()` returns. The error codes mirror the uniffi `ChatError`
-// variants, plus the two failures only a C caller can cause or see (NULL argument, panic).
+// whose text `cw_last_error_message()` returns. Every code of the core's `ErrorCode` table has
+// the status of the same name (`QUEUE_FULL` is `CW_STATUS_QUEUE_FULL`), plus three outcomes
+// only a C caller can see: a NULL argument, a caught panic and a wait that timed out. Values
+// never change once published; new ones are appended.
 typedef enum cw_status {
   // Success; out-pointers were written.
   CW_STATUS_OK = 0,
   // A required pointer argument was NULL.
   CW_STATUS_NULL_ARGUMENT = 1,
-  // An argument was out of range or malformed; fix the call.
+  // `INVALID_INPUT`: an argument was out of range or malformed; fix the call.
   CW_STATUS_INVALID_INPUT = 2,
-  // The network failed; retrying may help.
+  // `NETWORK`: the network failed; retrying may help.
   CW_STATUS_NETWORK = 3,
-  // The backend refused the credentials; re-authenticate.
+  // `AUTH`: the backend refused the credentials; re-authenticate.
   CW_STATUS_AUTH = 4,
-  // The backend sent something this library does not understand.
+  // `PROTOCOL`: the backend sent something this library does not understand.
   CW_STATUS_PROTOCOL = 5,
-  // The object was closed; create a new one.
+  // `CLOSED`: the object was closed; create a new one.
   CW_STATUS_CLOSED = 6,
   // The library hit an internal bug (a Rust panic); the message says where.
   CW_STATUS_PANIC = 7,
+  // `QUEUE_FULL`: the outbound queue is full (policy `RejectNew`); retry later.
+  CW_STATUS_QUEUE_FULL = 8,
+  // `TOO_LARGE`: the message exceeds `maxFrameBytes`.
+  CW_STATUS_TOO_LARGE = 9,
+  // `UNSUPPORTED`: the backend's dialect cannot do this.
+  CW_STATUS_UNSUPPORTED = 10,
+  // `INVALID_CONFIG`: the client options are invalid.
+  CW_STATUS_INVALID_CONFIG = 11,
+  // `DELIVERY_FAILED`: the message will not be delivered.
+  CW_STATUS_DELIVERY_FAILED = 12,
+  // `ALREADY_SENT`: the message already went out and cannot be taken back.
+  CW_STATUS_ALREADY_SENT = 13,
+  // `NOT_FOUND`: no queued message has this client id.
+  CW_STATUS_NOT_FOUND = 14,
+  // `RATE_LIMITED`: the backend rate-limited the client.
+  CW_STATUS_RATE_LIMITED = 15,
+  // `SERVER`: the backend reported an error of its own.
+  CW_STATUS_SERVER = 16,
+  // `OTHER`: a backend error outside every other category.
+  CW_STATUS_OTHER = 17,
+  // `INTERNAL`: a bug or an environment problem inside chatwire.
+  CW_STATUS_INTERNAL = 18,
+  // A wait with a timeout (`cw_client_close`) ran out of time.
+  CW_STATUS_TIMEOUT = 19,
 } cw_status;
 
 // An opaque backoff schedule (`cw_backoff` in C). Create it with `cw_backoff_new`, release it
 // with `cw_backoff_free`.
 typedef struct cw_backoff cw_backoff;
+
+// An opaque chat client (`cw_client` in C). Create it with `cw_client_new`, close it with
+// `cw_client_close`, release it with `cw_client_free`.
+typedef struct cw_client cw_client;
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +154,105 @@ enum cw_status cw_backoff_delay_ms(const struct cw_backoff *backoff,
 // # Safety
 // `backoff` must be NULL or a pointer from `cw_backoff_new` not yet freed; it is invalid after.
 void cw_backoff_free(struct cw_backoff *backoff);
+
+// Creates a client from `ClientOptions` JSON and writes it to `*out`. Nothing connects before
+// the first send unless the options say `"lazyConnect": false`.
+//
+// ```c
+// cw_client *c = NULL;
+// if (cw_client_new("{\"dialect\":\"native\",\"baseUrl\":\"http://127.0.0.1:8080\"}", &c)
+//         != CW_STATUS_OK) { char *m = cw_last_error_message(); puts(m); cw_string_free(m); }
+// ```
+//
+// Returns `CW_STATUS_NULL_ARGUMENT` for a NULL argument, `CW_STATUS_INVALID_INPUT` for text
+// that is not UTF-8, `CW_STATUS_INVALID_CONFIG` for invalid JSON or options; `*out` is then
+// untouched.
+//
+// # Safety
+// `options_json` must be NULL or a NUL-terminated string; `out` NULL or valid for writing one
+// pointer.
+enum cw_status cw_client_new(const char *options_json, struct cw_client **out);
+
+// Queues `text` and writes its client id (a UUID string, freed with `cw_string_free`) to
+// `*out_client_id`. Returns once the client accepted the message; delivery shows up as
+// `messageStatus` events.
+//
+// ```c
+// char *id = NULL;
+// if (cw_client_send(c, "hello", &id) == CW_STATUS_OK) { puts(id); cw_string_free(id); }
+// ```
+//
+// Returns `CW_STATUS_CLOSED`, `CW_STATUS_QUEUE_FULL`, `CW_STATUS_TOO_LARGE`, or
+// `CW_STATUS_NULL_ARGUMENT` / `CW_STATUS_INVALID_INPUT` for bad arguments.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `text` NULL or NUL-terminated; `out_client_id`
+// NULL or valid for writing one pointer.
+enum cw_status cw_client_send(const struct cw_client *client,
+                              const char *text,
+                              char **out_client_id);
+
+// Waits up to `timeout_ms` for the next event and writes its JSON (freed with
+// `cw_string_free`) to `*out_json`; writes NULL when the time ran out first (status OK).
+//
+// ```c
+// char *json = NULL;
+// while (cw_client_next_event(c, 5000, &json) == CW_STATUS_OK && json) {
+//     puts(json); cw_string_free(json);
+// }
+// ```
+//
+// Returns `CW_STATUS_CLOSED` once the client is closed and every earlier event was returned.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `out_json` NULL or valid for writing one
+// pointer.
+enum cw_status cw_client_next_event(const struct cw_client *client,
+                                    uint64_t timeout_ms,
+                                    char **out_json);
+
+// Writes the connection state as JSON (`{"kind":"ready"}`, `{"kind":"reconnecting",
+// "attempt":2,"delayMs":2000}`, ...) to `*out_json`; free it with `cw_string_free`.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `out_json` NULL or valid for writing one
+// pointer.
+enum cw_status cw_client_state(const struct cw_client *client, char **out_json);
+
+// Cancels the current assistant turn. Returns `CW_STATUS_CLOSED` after close.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_cancel_turn(const struct cw_client *client);
+
+// Tells the backend the user is typing (`active` true) or stopped, throttled by the client; a
+// no-op on dialects without typing indicators. Returns `CW_STATUS_CLOSED` after close.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_typing(const struct cw_client *client, bool active);
+
+// Connects now, skipping a pending backoff wait or leaving the failed state.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_reconnect_now(const struct cw_client *client);
+
+// Closes the client and waits up to `timeout_ms` for it to stop: pending messages fail
+// `closed`, and `cw_client_next_event` returns the remaining events, then
+// `CW_STATUS_CLOSED`. Idempotent. Returns `CW_STATUS_TIMEOUT` when the client had not stopped
+// in time (it still stops; call `cw_client_free` either way).
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_close(const struct cw_client *client, uint64_t timeout_ms);
+
+// Releases a client (closing it first if needed, without waiting). NULL is a no-op.
+//
+// # Safety
+// `client` must be NULL or a pointer from `cw_client_new` not yet freed, with no call on it
+// still running; it is invalid after.
+void cw_client_free(struct cw_client *client);
 
 // Writes to `*out` a newly allocated, NUL-terminated copy of the chatwire core version.
 // Release it with `cw_string_free`.

@@ -3,7 +3,11 @@
  * function in include/chatwire.h, and checks values, error statuses for NULL / invalid
  * arguments (which must be reported, not crash) and the last-error messages.
  *
- * Usage: test_chatwire EXPECTED_VERSION
+ * The client part talks to a running chatwire-mock (scripts/test-ffi starts one): a turn on
+ * several dialects assembled from the pulled event JSON, close with a timeout, the statuses after
+ * close, and NULL / invalid arguments on every client function.
+ *
+ * Usage: test_chatwire EXPECTED_VERSION MOCK_URL
  * Prints "N passed, N failed" and exits non-zero if any check failed.
  */
 #include <math.h>
@@ -109,9 +113,115 @@ static void test_backoff_object(void) {
     cw_string_free(NULL);
 }
 
+/* Appends to `out` the text of a textDelta event JSON (or replaces it, for a replace update). */
+static void apply_text_delta(const char *json, char *out, size_t cap) {
+    if (strstr(json, "\"type\":\"textDelta\"") == NULL) return;
+    const char *update = strstr(json, "\"update\":{");
+    const char *text = update ? strstr(update, "\"text\":\"") : NULL;
+    if (text == NULL) return;
+    text += strlen("\"text\":\"");
+    const char *end = strchr(text, '"');
+    if (end == NULL) return;
+    if (strncmp(update, "\"update\":{\"kind\":\"replace\"", 27) == 0) out[0] = '\0';
+    size_t have = strlen(out), add = (size_t)(end - text);
+    if (have + add + 1 > cap) return;
+    memcpy(out + have, text, add);
+    out[have + add] = '\0';
+}
+
+static void test_client_turn(const char *dialect, const char *url) {
+    char options[512];
+    snprintf(options, sizeof options, "{\"dialect\":\"%s\",\"baseUrl\":\"%s\"}", dialect, url);
+    cw_client *c = NULL;
+    CHECK(cw_client_new(options, &c) == CW_STATUS_OK && c != NULL);
+    if (c == NULL) return;
+
+    char *state = NULL;
+    CHECK(cw_client_state(c, &state) == CW_STATUS_OK);
+    CHECK(state != NULL && strcmp(state, "{\"kind\":\"disconnected\"}") == 0);
+    cw_string_free(state);
+
+    char *id = NULL;
+    CHECK(cw_client_send(c, "hello", &id) == CW_STATUS_OK);
+    CHECK(id != NULL && strlen(id) == 36);
+    cw_string_free(id);
+
+    char text[256] = "";
+    int completed = 0, acked = 0;
+    for (int i = 0; i < 500 && !(completed && acked); i++) {
+        char *json = NULL;
+        cw_status st = cw_client_next_event(c, 10000, &json);
+        CHECK(st == CW_STATUS_OK);
+        if (st != CW_STATUS_OK || json == NULL) break; /* error or 10 s without an event */
+        apply_text_delta(json, text, sizeof text);
+        if (strstr(json, "\"kind\":\"acked\"")) acked = 1;
+        if (strstr(json, "\"type\":\"turnCompleted\"")) completed = 1;
+        cw_string_free(json);
+    }
+    CHECK(completed);
+    if (strcmp(text, "You said: hello") != 0) {
+        fprintf(stderr, "%s: assembled \"%s\"\n", dialect, text);
+    }
+    CHECK(strcmp(text, "You said: hello") == 0);
+    CHECK(acked); /* the messageStatus event of the message */
+
+    CHECK(cw_client_cancel_turn(c) == CW_STATUS_OK);
+    /* sent on native; a no-op on dialects without typing indicators */
+    CHECK(cw_client_typing(c, 1) == CW_STATUS_OK);
+    CHECK(cw_client_close(c, 5000) == CW_STATUS_OK);
+    CHECK(cw_client_close(c, 5000) == CW_STATUS_OK); /* idempotent */
+    cw_status st = CW_STATUS_OK;
+    for (int i = 0; i < 100 && st == CW_STATUS_OK; i++) { /* drain, then CLOSED */
+        char *json = NULL;
+        st = cw_client_next_event(c, 1000, &json);
+        cw_string_free(json);
+    }
+    CHECK(st == CW_STATUS_CLOSED);
+    CHECK_LAST_ERROR("cw_client_next_event: the client is closed");
+    id = NULL;
+    CHECK(cw_client_send(c, "late", &id) == CW_STATUS_CLOSED);
+    CHECK(id == NULL);
+    CHECK(cw_client_reconnect_now(c) == CW_STATUS_CLOSED);
+    CHECK(cw_client_typing(c, 0) == CW_STATUS_CLOSED);
+    cw_client_free(c);
+}
+
+static void test_client_arguments(void) {
+    cw_client *c = NULL;
+    char *out = NULL;
+    CHECK(cw_client_new(NULL, &c) == CW_STATUS_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("cw_client_new: argument `options_json` must not be NULL");
+    CHECK(cw_client_new("{}", NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_new("{nope", &c) == CW_STATUS_INVALID_CONFIG && c == NULL);
+    CHECK(cw_client_new("{\"dialect\":\"native\",\"baseUrl\":\"http://chat.example.com\"}", &c) ==
+          CW_STATUS_INVALID_CONFIG);
+    CHECK(cw_client_new("\xff", &c) == CW_STATUS_INVALID_INPUT && c == NULL);
+    CHECK(cw_client_send(NULL, "hi", &out) == CW_STATUS_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("cw_client_send: argument `client` must not be NULL");
+    CHECK(cw_client_next_event(NULL, 0, &out) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_state(NULL, &out) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_cancel_turn(NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_reconnect_now(NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_typing(NULL, 1) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_close(NULL, 0) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(out == NULL);
+    cw_client_free(NULL);
+
+    /* NULL out-pointers and text on a live client */
+    CHECK(cw_client_new("{\"dialect\":\"native\",\"baseUrl\":\"http://127.0.0.1:9\"}", &c) == CW_STATUS_OK);
+    CHECK(cw_client_send(c, NULL, &out) == CW_STATUS_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("cw_client_send: argument `text` must not be NULL");
+    CHECK(cw_client_send(c, "hi", NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_next_event(c, 0, NULL) == CW_STATUS_NULL_ARGUMENT);
+    CHECK(cw_client_state(c, NULL) == CW_STATUS_NULL_ARGUMENT);
+    /* no event yet: OK with NULL after the timeout */
+    CHECK(cw_client_next_event(c, 10, &out) == CW_STATUS_OK && out == NULL);
+    cw_client_free(c); /* without close: freeing closes it */
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s EXPECTED_VERSION\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s EXPECTED_VERSION MOCK_URL\n", argv[0]);
         return 2;
     }
     /* no call has failed on this thread yet */
@@ -119,6 +229,10 @@ int main(int argc, char **argv) {
     test_version(argv[1]);
     test_default_delay();
     test_backoff_object();
+    test_client_arguments();
+    test_client_turn("native", argv[2]);
+    test_client_turn("chat-interfaces", argv[2]);
+    test_client_turn("openai", argv[2]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

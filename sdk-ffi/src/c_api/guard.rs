@@ -20,6 +20,9 @@ pub(crate) enum CallError {
     /// A required pointer was NULL; the payload names the parameter.
     #[error("argument `{0}` must not be NULL")]
     NullArgument(&'static str),
+    /// A wait ran out of time; the payload says which.
+    #[error("{0}")]
+    Timeout(String),
     /// The shared validation or the core rejected the call.
     #[error(transparent)]
     Chat(#[from] ChatError),
@@ -77,11 +80,8 @@ fn set_last_error(message: String) {
 fn status_of(error: &CallError) -> CwStatus {
     match error {
         CallError::NullArgument(_) => CwStatus::NullArgument,
-        CallError::Chat(ChatError::InvalidInput { .. }) => CwStatus::InvalidInput,
-        CallError::Chat(ChatError::Network { .. }) => CwStatus::Network,
-        CallError::Chat(ChatError::Auth { .. }) => CwStatus::Auth,
-        CallError::Chat(ChatError::Protocol { .. }) => CwStatus::Protocol,
-        CallError::Chat(ChatError::Closed { .. }) => CwStatus::Closed,
+        CallError::Timeout(_) => CwStatus::Timeout,
+        CallError::Chat(error) => CwStatus::from_code(error.code()),
     }
 }
 

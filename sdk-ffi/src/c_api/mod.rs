@@ -8,23 +8,32 @@
 //!   unwinding into C, and a failure stores a message that `cw_last_error_message()` returns
 //!   (per thread, like `errno`: set by a failing call, left alone by a succeeding one).
 //! - Everything the library returns is released by its `*_free` function: `cw_string_free` for
-//!   strings, `cw_backoff_free` for `cw_backoff*`. Passing NULL to a `*_free` is a no-op.
+//!   strings, `cw_backoff_free` for `cw_backoff*`, `cw_client_free` for `cw_client*`. Passing
+//!   NULL to a `*_free` is a no-op.
 //!
 //! This is the only module allowed to contain unsafe code.
 #![allow(unsafe_code)]
 
 mod backoff;
+mod client;
 mod guard;
 mod strings;
 
 pub use backoff::{
     CwBackoff, cw_backoff_delay_ms, cw_backoff_free, cw_backoff_new, cw_default_delay_ms,
 };
+pub use client::{
+    CwClient, cw_client_cancel_turn, cw_client_close, cw_client_free, cw_client_new,
+    cw_client_next_event, cw_client_reconnect_now, cw_client_send, cw_client_state,
+    cw_client_typing,
+};
 pub use strings::{cw_last_error_message, cw_string_free, cw_version};
 
 /// The result of every fallible C function. `CW_STATUS_OK` is zero; everything else is an error
-/// whose text `cw_last_error_message()` returns. The error codes mirror the uniffi `ChatError`
-/// variants, plus the two failures only a C caller can cause or see (NULL argument, panic).
+/// whose text `cw_last_error_message()` returns. Every code of the core's `ErrorCode` table has
+/// the status of the same name (`QUEUE_FULL` is `CW_STATUS_QUEUE_FULL`), plus three outcomes
+/// only a C caller can see: a NULL argument, a caught panic and a wait that timed out. Values
+/// never change once published; new ones are appended.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -33,16 +42,91 @@ pub enum CwStatus {
     Ok = 0,
     /// A required pointer argument was NULL.
     NullArgument = 1,
-    /// An argument was out of range or malformed; fix the call.
+    /// `INVALID_INPUT`: an argument was out of range or malformed; fix the call.
     InvalidInput = 2,
-    /// The network failed; retrying may help.
+    /// `NETWORK`: the network failed; retrying may help.
     Network = 3,
-    /// The backend refused the credentials; re-authenticate.
+    /// `AUTH`: the backend refused the credentials; re-authenticate.
     Auth = 4,
-    /// The backend sent something this library does not understand.
+    /// `PROTOCOL`: the backend sent something this library does not understand.
     Protocol = 5,
-    /// The object was closed; create a new one.
+    /// `CLOSED`: the object was closed; create a new one.
     Closed = 6,
     /// The library hit an internal bug (a Rust panic); the message says where.
     Panic = 7,
+    /// `QUEUE_FULL`: the outbound queue is full (policy `RejectNew`); retry later.
+    QueueFull = 8,
+    /// `TOO_LARGE`: the message exceeds `maxFrameBytes`.
+    TooLarge = 9,
+    /// `UNSUPPORTED`: the backend's dialect cannot do this.
+    Unsupported = 10,
+    /// `INVALID_CONFIG`: the client options are invalid.
+    InvalidConfig = 11,
+    /// `DELIVERY_FAILED`: the message will not be delivered.
+    DeliveryFailed = 12,
+    /// `ALREADY_SENT`: the message already went out and cannot be taken back.
+    AlreadySent = 13,
+    /// `NOT_FOUND`: no queued message has this client id.
+    NotFound = 14,
+    /// `RATE_LIMITED`: the backend rate-limited the client.
+    RateLimited = 15,
+    /// `SERVER`: the backend reported an error of its own.
+    Server = 16,
+    /// `OTHER`: a backend error outside every other category.
+    Other = 17,
+    /// `INTERNAL`: a bug or an environment problem inside chatwire.
+    Internal = 18,
+    /// A wait with a timeout (`cw_client_close`) ran out of time.
+    Timeout = 19,
+}
+
+impl CwStatus {
+    /// The status of the core error code `code`.
+    pub fn from_code(code: chatwire::ErrorCode) -> CwStatus {
+        use chatwire::ErrorCode as C;
+        match code {
+            C::Closed => CwStatus::Closed,
+            C::QueueFull => CwStatus::QueueFull,
+            C::TooLarge => CwStatus::TooLarge,
+            C::Unsupported => CwStatus::Unsupported,
+            C::InvalidConfig => CwStatus::InvalidConfig,
+            C::InvalidInput => CwStatus::InvalidInput,
+            C::DeliveryFailed => CwStatus::DeliveryFailed,
+            C::AlreadySent => CwStatus::AlreadySent,
+            C::NotFound => CwStatus::NotFound,
+            C::Auth => CwStatus::Auth,
+            C::Network => CwStatus::Network,
+            C::RateLimited => CwStatus::RateLimited,
+            C::Server => CwStatus::Server,
+            C::Protocol => CwStatus::Protocol,
+            C::Other => CwStatus::Other,
+            // `Internal` and any code newer than this library.
+            _ => CwStatus::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_the_status_of_the_same_name() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in chatwire::ErrorCode::ALL {
+            let status = CwStatus::from_code(code);
+            let camel: String = code
+                .as_str()
+                .split('_')
+                .map(|w| w[..1].to_string() + &w[1..].to_lowercase())
+                .collect();
+            assert_eq!(format!("{status:?}"), camel, "{code}");
+            assert!(seen.insert(status as i32), "{code} shares a status");
+            assert!(!matches!(
+                status,
+                CwStatus::Ok | CwStatus::NullArgument | CwStatus::Panic | CwStatus::Timeout
+            ));
+        }
+        assert_eq!(seen.len(), chatwire::ErrorCode::ALL.len());
+    }
 }
