@@ -129,3 +129,35 @@ async fn token_provider_is_asked_again_after_a_rejection_and_nothing_is_lost() {
     client.close().await;
     mock.shutdown().await;
 }
+
+/// A provider that panics is an answer, not a hang: the first call panics, the client goes on
+/// without a token (the mock refuses it), asks again after the auth error and then delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_token_provider_does_not_wedge_the_client() {
+    let mock = mock().await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let client = Client::builder(DialectKind::Native, mock.base_url())
+        .token_provider(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    panic!("provider bug");
+                }
+                Ok::<_, std::io::Error>("good".to_string())
+            }
+        })
+        .build()
+        .unwrap();
+    let mut events = client.events();
+    let receipt = client.send("hello").await.unwrap();
+    let seen = until_completed(&mut events).await;
+    assert!(matches!(seen.last(), Some(Event::TurnCompleted { .. })));
+    assert!(receipt.acked().await.is_ok());
+    assert!(
+        calls.load(Ordering::SeqCst) >= 2,
+        "asked again after the panic"
+    );
+    client.close().await;
+    mock.shutdown().await;
+}

@@ -30,6 +30,7 @@ use crate::io::{Command, Input};
 use crate::session::{Session, SessionInput, SessionOutput, Transport};
 use crate::state::ConnectionState;
 use crate::time::Instant;
+use futures_util::FutureExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -358,14 +359,24 @@ impl Driver {
             let _ = reports.try_send(Report::Token(Err("no token provider".into())));
             return;
         };
-        let future = provider();
+        // A provider that panics (while being called or while running) is an answer too: the
+        // session must hear back, or its single-flight rule would wait for it forever.
+        let provider = Arc::clone(provider);
+        let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| provider()));
         tokio::spawn(async move {
-            let answer = match tokio::time::timeout(TOKEN_TIMEOUT, future).await {
-                Ok(answer) => answer,
-                Err(_) => Err(format!(
-                    "the token provider did not answer within {} s",
-                    TOKEN_TIMEOUT.as_secs()
-                )),
+            let answer = match call {
+                Err(_) => Err("the token provider panicked".to_string()),
+                Ok(future) => {
+                    let guarded = std::panic::AssertUnwindSafe(future).catch_unwind();
+                    match tokio::time::timeout(TOKEN_TIMEOUT, guarded).await {
+                        Ok(Ok(answer)) => answer,
+                        Ok(Err(_)) => Err("the token provider panicked".to_string()),
+                        Err(_) => Err(format!(
+                            "the token provider did not answer within {} s",
+                            TOKEN_TIMEOUT.as_secs()
+                        )),
+                    }
+                }
             };
             if let Err(error) = &answer {
                 tracing::warn!(%error, "token provider failed");
