@@ -198,6 +198,18 @@ impl WasmSession {
         self.input(now_ms, Input::HttpFailed { id, error }.into())
     }
 
+    /// Test hook: aborts the module on purpose (a wasm `unreachable` trap) in the middle of a
+    /// session call, so tests can check that the host fails what is pending and that a new
+    /// client works afterwards. Never call it otherwise.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = __forceTrap)]
+    pub fn force_trap(&mut self) -> String {
+        #[cfg(target_arch = "wasm32")]
+        core::arch::wasm32::unreachable();
+        #[cfg(not(target_arch = "wasm32"))]
+        String::new()
+    }
+
     /// The connection state as JSON (`{"kind":"ready"}`, ...).
     pub fn state(&self) -> String {
         serde_json::to_string(&self.inner.state()).unwrap_or_default()
@@ -239,14 +251,6 @@ impl WasmSession {
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> Vec<String> {
     ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
-}
-
-/// Aborts the module on purpose (a wasm `unreachable` trap), so tests can check that the host
-/// fails what is pending and that a new client works afterwards. Never call it otherwise.
-#[wasm_bindgen(js_name = __forceTrap)]
-pub fn force_trap() {
-    #[cfg(target_arch = "wasm32")]
-    core::arch::wasm32::unreachable();
 }
 
 /// A host clock reading (milliseconds, finite, `>= 0`) as an [`Instant`].
