@@ -24,8 +24,8 @@ use chatwire::backoff::{BackoffPolicy, RetryContext};
 use wasm_bindgen::prelude::*;
 
 pub use error::{CoreError, Error};
-pub use session::{WasmSession, error_codes};
 pub use input::RETRY_CONTEXTS;
+pub use session::{WasmSession, error_codes};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"

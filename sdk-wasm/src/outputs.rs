@@ -67,7 +67,9 @@ fn transport(op: Transport) -> Value {
         Transport::OpenSocket { conn, url, headers } => json!({
             "op": "openSocket", "conn": conn.0, "url": url, "headers": headers,
         }),
-        Transport::SendText { conn, text } => json!({"op": "sendText", "conn": conn.0, "text": text}),
+        Transport::SendText { conn, text } => {
+            json!({"op": "sendText", "conn": conn.0, "text": text})
+        }
         Transport::SendBinary { conn, bytes } => {
             json!({"op": "sendBinary", "conn": conn.0, "bytes": bytes})
         }

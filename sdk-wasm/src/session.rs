@@ -38,7 +38,8 @@ impl WasmSession {
     #[wasm_bindgen(constructor)]
     pub fn new(options_json: &str, seed: f64, unix_ms: f64) -> Result<WasmSession, Error> {
         let options = ClientOptions::from_json(options_json).map_err(Error::from_code)?;
-        let seed = whole(seed).ok_or_else(|| Error::InvalidInput("seed must be an integer >= 0".into()))?;
+        let seed = whole(seed)
+            .ok_or_else(|| Error::InvalidInput("seed must be an integer >= 0".into()))?;
         let unix_ms = whole(unix_ms)
             .ok_or_else(|| Error::InvalidInput("unixMs must be an integer >= 0".into()))?;
         let inner = CoreSession::from_options(&options, seed, unix_ms).map_err(Error::from_code)?;
@@ -63,9 +64,17 @@ impl WasmSession {
 
     /// Queues audio (`format`, base64 `data`) on dialects with the `audio` capability.
     #[wasm_bindgen(js_name = sendAudio)]
-    pub fn send_audio(&mut self, now_ms: f64, format: String, data: String) -> Result<String, Error> {
+    pub fn send_audio(
+        &mut self,
+        now_ms: f64,
+        format: String,
+        data: String,
+    ) -> Result<String, Error> {
         let now = instant(now_ms)?;
-        let id = self.inner.send_audio(now, format, data).map_err(Error::from_code)?;
+        let id = self
+            .inner
+            .send_audio(now, format, data)
+            .map_err(Error::from_code)?;
         Ok(id.to_string())
     }
 
@@ -130,7 +139,12 @@ impl WasmSession {
 
     /// A binary message arrived on `conn`.
     #[wasm_bindgen(js_name = socketBinary)]
-    pub fn socket_binary(&mut self, now_ms: f64, conn: f64, bytes: Vec<u8>) -> Result<String, Error> {
+    pub fn socket_binary(
+        &mut self,
+        now_ms: f64,
+        conn: f64,
+        bytes: Vec<u8>,
+    ) -> Result<String, Error> {
         let conn = ConnId(handle(conn)?);
         let frame = Frame::Binary(bytes);
         self.input(now_ms, Input::SocketFrame { conn, frame }.into())
@@ -154,7 +168,14 @@ impl WasmSession {
             CloseReason::closed(status(code), reason)
         };
         close.failed_to_open = failed_to_open;
-        self.input(now_ms, Input::SocketClosed { conn, reason: close }.into())
+        self.input(
+            now_ms,
+            Input::SocketClosed {
+                conn,
+                reason: close,
+            }
+            .into(),
+        )
     }
 
     /// The head of HTTP response `id`; `headersJson` is `[[name, value], ...]`; `body` is the
@@ -173,7 +194,12 @@ impl WasmSession {
             .ok_or_else(|| Error::InvalidInput("status must be an HTTP status code".into()))?;
         let headers: Vec<(String, String)> = serde_json::from_str(headers_json)
             .map_err(|_| Error::InvalidInput("headers must be [[name, value], ...]".into()))?;
-        let input = Input::HttpResponse { id, status, headers, body };
+        let input = Input::HttpResponse {
+            id,
+            status,
+            headers,
+            body,
+        };
         self.input(now_ms, input.into())
     }
 
@@ -250,13 +276,18 @@ impl WasmSession {
 /// knows each one).
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> Vec<String> {
-    ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+    ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect()
 }
 
 /// A host clock reading (milliseconds, finite, `>= 0`) as an [`Instant`].
 fn instant(now_ms: f64) -> Result<Instant, Error> {
     if !(now_ms.is_finite() && now_ms >= 0.0) {
-        return Err(Error::InvalidInput("nowMs must be a finite number >= 0".into()));
+        return Err(Error::InvalidInput(
+            "nowMs must be a finite number >= 0".into(),
+        ));
     }
     Duration::try_from_secs_f64(now_ms / 1000.0)
         .map(Instant::from_elapsed)
@@ -272,7 +303,9 @@ fn whole(n: f64) -> Option<u64> {
 
 /// A transport handle handed out by the session.
 fn handle(n: f64) -> Result<u64, Error> {
-    whole(n).ok_or_else(|| Error::InvalidInput("a connection or request id must be an integer >= 0".into()))
+    whole(n).ok_or_else(|| {
+        Error::InvalidInput("a connection or request id must be an integer >= 0".into())
+    })
 }
 
 /// A close code or HTTP status; `None` for `-1` or anything not in `0..=65535`.
@@ -306,12 +339,20 @@ mod tests {
 
     #[test]
     fn refusals_carry_core_codes() {
-        let bad = WasmSession::new(r#"{"dialect":"nope","baseUrl":"x"}"#, 1.0, 0.0).err().unwrap();
+        let bad = WasmSession::new(r#"{"dialect":"nope","baseUrl":"x"}"#, 1.0, 0.0)
+            .err()
+            .unwrap();
         assert_eq!(bad.code(), "INVALID_CONFIG");
         let json = r#"{"dialect":"native","baseUrl":"http://127.0.0.1:9"}"#;
         let mut s = WasmSession::new(json, 1.0, 0.0).unwrap();
-        assert_eq!(s.send(-1.0, "x".into()).err().unwrap().code(), "INVALID_INPUT");
-        assert_eq!(s.command(0.0, "dance").err().unwrap().code(), "INVALID_INPUT");
+        assert_eq!(
+            s.send(-1.0, "x".into()).err().unwrap().code(),
+            "INVALID_INPUT"
+        );
+        assert_eq!(
+            s.command(0.0, "dance").err().unwrap().code(),
+            "INVALID_INPUT"
+        );
         s.command(0.0, "close").unwrap();
         assert_eq!(s.send(1.0, "x".into()).err().unwrap().code(), "CLOSED");
         assert_eq!(error_codes().len(), ErrorCode::ALL.len());

@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" />
 // Types of the `chatwire` package. The event types mirror the core's event model
 // (sdk-core/EVENTS.md); test/events.test.mjs checks that every event type of EVENTS.md and every
 // error code of the core appears here, so they cannot drift apart silently.

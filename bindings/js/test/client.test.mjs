@@ -17,9 +17,10 @@ function client(dialect, extra = {}) {
 }
 
 for (const dialect of DIALECTS) {
-  test(`${dialect}: streams "You said: hello" and the receipt ends delivered`, async () => {
+  test(`${dialect}: streams "You said: hello" and the receipt ends delivered`, async (t) => {
     await mock.reset();
-    await using c = client(dialect);
+    const c = client(dialect);
+  t.after(() => c.close());
     const seen = [];
     c.on('*', (e) => seen.push(e.event.type));
     const { text, receipt } = await exchange(c, 'hello');
@@ -33,10 +34,11 @@ for (const dialect of DIALECTS) {
     assert.ok(stats.events >= seen.length);
   });
 
-  test(`${dialect}: a stream cut after 5 frames still delivers the text exactly once`, async () => {
+  test(`${dialect}: a stream cut after 5 frames still delivers the text exactly once`, async (t) => {
     await mock.reset();
     await mock.faults({ drop_after_frames: 5, once: true });
-    await using c = client(dialect);
+    const c = client(dialect);
+  t.after(() => c.close());
     const { text, turns } = await exchange(c, 'hello');
     assert.equal(text, 'You said: hello');
     assert.equal(turns, 1);
@@ -62,14 +64,15 @@ test('invalid options throw ChatwireError synchronously', () => {
   }
 });
 
-test('WebSocket dialects without a WebSocket are UNSUPPORTED; HTTP dialects need none', async () => {
+test('WebSocket dialects without a WebSocket are UNSUPPORTED; HTTP dialects need none', async (t) => {
   assert.equal(globalThis.WebSocket, undefined, 'Node 20 has no global WebSocket');
   for (const dialect of ['native', 'chat-v2', 'miptech']) {
     assert.throws(() => new ChatClient({ dialect, baseUrl: mock.base }),
       (e) => e instanceof ChatwireError && e.code === 'UNSUPPORTED' && /transport\.WebSocket/.test(e.message), dialect);
   }
-  await using c = new ChatClient({ dialect: 'openai', baseUrl: mock.base });
-  assert.equal(c.capabilities.acks, false);
+  const c = new ChatClient({ dialect: 'openai', baseUrl: mock.base });
+  t.after(() => c.close());
+  assert.equal(c.state.kind, 'disconnected', 'built, connecting lazily on the first send');
 });
 
 test('events() iterates envelopes, break unsubscribes, and close ends it', async () => {
@@ -84,9 +87,11 @@ test('events() iterates envelopes, break unsubscribes, and close ends it', async
   await reply;
   assert.ok(types.includes('textDelta'), types.join(','));
   const rest = c.events();
-  const next = rest.next();
   await c.close();
-  assert.deepEqual(await next, { value: undefined, done: true });
+  const tail = [];
+  for await (const e of rest) tail.push(e.event);
+  assert.deepEqual(tail.at(-1), { type: 'stateChanged', from: { kind: 'ready' }, to: { kind: 'closed' } });
+  assert.deepEqual(await rest.next(), { value: undefined, done: true }, 'ended for good');
   await c.close(); // idempotent
   assert.equal(c.state.kind, 'closed');
   await assert.rejects(c.send('late'), (e) => e.code === 'CLOSED');
@@ -117,10 +122,11 @@ test('messages still queued at close fail: acked() rejects DELIVERY_FAILED, onSt
   await assert.rejects(receipt.acked(), (e) => e instanceof ChatwireError && e.code === 'DELIVERY_FAILED');
 });
 
-test('a token provider is asked before connecting and its token reaches the backend', async () => {
+test('a token provider is asked before connecting and its token reaches the backend', async (t) => {
   await mock.reset();
   let calls = 0;
-  await using c = client('chat-v2', { getToken: async () => { calls += 1; return 'tok-1'; } });
+  const c = client('chat-v2', { getToken: async () => { calls += 1; return 'tok-1'; } });
+  t.after(() => c.close());
   const { text } = await exchange(c, 'hello');
   assert.equal(text, 'You said: hello');
   assert.equal(calls, 1);

@@ -14,7 +14,7 @@ let mock;
 before(async () => { mock = await startMock(13); });
 after(async () => { await mock?.stop(); });
 
-test('a forced trap fails pending receipts with INTERNAL and a new client works', async () => {
+test('a forced trap fails pending receipts with INTERNAL and a new client works', async (t) => {
   // Nothing listens on port 9: the messages stay queued.
   const c = new ChatClient({ dialect: 'native', baseUrl: 'http://127.0.0.1:9', backoff: fastBackoff, transport: { WebSocket } });
   const other = new ChatClient({ dialect: 'openai', baseUrl: 'http://127.0.0.1:9', backoff: fastBackoff });
@@ -35,7 +35,8 @@ test('a forced trap fails pending receipts with INTERNAL and a new client works'
   assert.throws(() => c.reconnectNow(), (e) => e.code === 'CLOSED');
   await c.close(); // still fine
   await ChatClient.ready();
-  await using fresh = new ChatClient({ dialect: 'native', baseUrl: mock.base, backoff: fastBackoff, transport: { WebSocket } });
+  const fresh = new ChatClient({ dialect: 'native', baseUrl: mock.base, backoff: fastBackoff, transport: { WebSocket } });
+  t.after(() => fresh.close());
   const { text } = await exchange(fresh, 'hello');
   assert.equal(text, 'You said: hello');
 });
