@@ -45,8 +45,8 @@ export class Host {
     if (this.down) return;
     switch (op.op) {
       case 'openSocket': return this.open(op.conn, op.url, op.headers);
-      case 'sendText': return this.sockets.get(op.conn)?.send(op.text);
-      case 'sendBinary': return this.sockets.get(op.conn)?.send(new Uint8Array(op.bytes));
+      case 'sendText': return this.send(op.conn, op.text);
+      case 'sendBinary': return this.send(op.conn, new Uint8Array(op.bytes));
       case 'closeSocket': return this.closeSocket(op.conn);
       case 'http': return void this.http(op);
       case 'cancelHttp': {
@@ -109,6 +109,19 @@ export class Host {
       const reason = ev.reason || error || (opened ? 'connection closed' : 'connection failed');
       this.reports.socketClosed(conn, code ?? -1, reason, !opened, httpStatus);
     };
+  }
+
+  /**
+   * Sends on `conn`. A socket that is already going away may refuse; its close report follows,
+   * and the session re-sends what was not acknowledged.
+   * @param {number} conn @param {string | Uint8Array} data
+   */
+  send(conn, data) {
+    try {
+      this.sockets.get(conn)?.send(data);
+    } catch {
+      // Reported by the socket's close event, not here.
+    }
   }
 
   /** @param {number} conn */

@@ -118,3 +118,14 @@ test('ESM consumers get one error class, and the core\'s error codes all have a 
   assert.deepEqual([...declared].sort(), [...ERROR_CODES].sort(), 'index.d.ts ErrorCode vs the core table');
   assert.ok(Object.isFrozen(ERROR_CODES));
 });
+
+test('every event type of the event model (sdk-core/EVENTS.md) is in the ChatEvent union', () => {
+  const events = readFileSync(new URL('../../../sdk-core/EVENTS.md', here), 'utf8');
+  const documented = new Set([...events.matchAll(/"event":\{"type":"(\w+)"/g)].map((m) => m[1]));
+  const dts = readFileSync(new URL('../src/index.d.ts', here), 'utf8');
+  const union = dts.slice(dts.indexOf('export type ChatEvent ='), dts.indexOf('export type EventType'));
+  const declared = new Set([...union.matchAll(/\{ type: "(\w+)"/g)].map((m) => m[1]));
+  assert.ok(documented.size >= 20, `${[...documented]}`);
+  assert.deepEqual([...documented].filter((t) => !declared.has(t)), [], 'documented but not declared');
+  assert.deepEqual([...declared].filter((t) => !documented.has(t)), [], 'declared but not documented');
+});
