@@ -7,13 +7,16 @@
 /** An error raised by chatwire. Branch on `code` (e.g. `"INVALID_INPUT"`), not on `message`. */
 export class ChatwireError extends Error {
   /**
-   * @param {string} code stable machine-readable code, e.g. "INVALID_INPUT"
+   * @param {string} code stable machine-readable code from the core's ErrorCode table
    * @param {string} message human-readable explanation
+   * @param {boolean} [retryable] retrying later can succeed unchanged (default false)
    */
-  constructor(code, message) {
+  constructor(code, message, retryable = false) {
     super(message);
     this.name = 'ChatwireError';
     /** @type {string} */
     this.code = code;
+    /** @type {boolean} */
+    this.retryable = retryable;
   }
 }

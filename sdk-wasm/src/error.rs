@@ -24,6 +24,14 @@ pub enum Error {
     /// An argument had the wrong type, range or value; fix the call and retry.
     #[error("{0}")]
     InvalidInput(String),
+    /// The core refused: `code` is its `ErrorCode`, the message its explanation.
+    #[error("{message}")]
+    Core {
+        /// The core's code for the refusal.
+        code: chatwire::ErrorCode,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {
@@ -31,6 +39,29 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidInput(_) => "INVALID_INPUT",
+            Self::Core { code, .. } => code.as_str(),
+        }
+    }
+
+    /// Whether retrying later can succeed unchanged (the core's default for the code).
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::InvalidInput(_) => false,
+            Self::Core { code, .. } => code.retryable(),
+        }
+    }
+
+    /// A core error (anything with a `code()` and a message) as [`Error::Core`].
+    ///
+    /// ```
+    /// use chatwire_wasm::Error;
+    /// let err = Error::from_code(chatwire::EngineError::Closed);
+    /// assert_eq!(err.code(), "CLOSED");
+    /// ```
+    pub fn from_code(err: impl CoreError) -> Self {
+        Self::Core {
+            code: err.error_code(),
+            message: err.to_string(),
         }
     }
 
@@ -44,13 +75,35 @@ impl Error {
     pub fn got(self, shown: &str) -> Self {
         match self {
             Self::InvalidInput(message) => Self::InvalidInput(format!("{message}, got {shown}")),
+            Self::Core { code, message } => Self::Core {
+                code,
+                message: format!("{message}, got {shown}"),
+            },
         }
+    }
+}
+
+/// A core error type that maps onto the `ErrorCode` table.
+pub trait CoreError: std::fmt::Display {
+    /// Its code.
+    fn error_code(&self) -> chatwire::ErrorCode;
+}
+
+impl CoreError for chatwire::EngineError {
+    fn error_code(&self) -> chatwire::ErrorCode {
+        self.code()
+    }
+}
+
+impl CoreError for chatwire::BuildError {
+    fn error_code(&self) -> chatwire::ErrorCode {
+        self.code()
     }
 }
 
 impl From<Error> for JsValue {
     fn from(err: Error) -> JsValue {
-        ChatwireError::new(err.code(), &err.to_string()).into()
+        ChatwireError::new(err.code(), &err.to_string(), err.retryable()).into()
     }
 }
 
@@ -60,7 +113,7 @@ extern "C" {
     type ChatwireError;
 
     #[wasm_bindgen(constructor)]
-    fn new(code: &str, message: &str) -> ChatwireError;
+    fn new(code: &str, message: &str, retryable: bool) -> ChatwireError;
 
     /// Never called: it makes the glue re-export the class itself to JS callers. A *function*
     /// import is used because only those honour `skip_typescript`, and the class is declared in

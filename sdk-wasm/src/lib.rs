@@ -15,14 +15,17 @@
 
 mod error;
 mod input;
+pub mod outputs;
+mod session;
 
 use std::time::Duration;
 
 use chatwire::backoff::{BackoffPolicy, RetryContext};
 use wasm_bindgen::prelude::*;
 
-pub use error::Error;
+pub use error::{CoreError, Error};
 pub use input::RETRY_CONTEXTS;
+pub use session::{WasmSession, error_codes};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -31,9 +34,11 @@ export type RetryContext = "network" | "serverRestart" | "initializing" | "rateL
 
 /** An error raised by chatwire. Branch on `code` (e.g. `"INVALID_INPUT"`), not on `message`. */
 export class ChatwireError extends Error {
-  constructor(code: string, message: string);
-  /** Stable, machine-readable code: `"INVALID_INPUT"` for a bad argument. */
+  constructor(code: string, message: string, retryable?: boolean);
+  /** Stable, machine-readable code from the core's `ErrorCode` table (`"INVALID_INPUT"`, ...). */
   readonly code: string;
+  /** Whether retrying later can succeed without changing anything. */
+  readonly retryable: boolean;
 }
 "#;
 

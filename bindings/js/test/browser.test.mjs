@@ -1,4 +1,4 @@
-// Headless Chromium test of the web build (wasm-bindgen `--target web`, in pkg/): a tiny HTTP
+// Headless Chromium tests of the package (src/ over the wasm-bindgen `--target web` build): a tiny HTTP
 // server on 127.0.0.1 serves a page that imports `chatwire` through an import map, as a site
 // would, initialises the module, calls the exports and writes the results into the DOM; the test
 // reads them back from the DOM. playwright-core drives Debian's /usr/bin/chromium (it downloads
@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startMock } from './mock.mjs';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const pkgDir = join(packageDir, 'pkg');
 const packageJson = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -35,15 +35,14 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>chatwire in the browser</title>
 <link rel="icon" href="data:,">
-<script type="importmap">{ "imports": { "chatwire": "/pkg/chatwire_wasm.js" } }</script>
+<script type="importmap">{ "imports": { "chatwire": "/src/index.js" } }</script>
 </head>
 <body>
 <pre id="out">pending</pre>
 <script type="module">
-import init, { version, backoffDelayMs, ChatwireError } from 'chatwire';
+import { version, backoffDelayMs, ChatwireError } from 'chatwire';
 const out = document.getElementById('out');
 try {
-  await init();
   let error = null;
   try {
     backoffDelayMs(1, 0.5, 'bogus');
@@ -74,6 +73,50 @@ try {
 </html>
 `;
 
+// A ChatClient in the page: native over the browser's own WebSocket (no upgrade headers needed
+// without credentials) against the mock whose base URL comes in the query.
+const CHAT_PAGE = `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "chatwire": "/src/index.js" } }</script>
+</head>
+<body>
+<pre id="out">pending</pre>
+<script type="module">
+import { ChatClient, ChatwireError } from 'chatwire';
+const out = document.getElementById('out');
+const base = new URLSearchParams(location.search).get('base');
+try {
+  let refusal = null;
+  try {
+    new ChatClient({ dialect: 'miptech', baseUrl: base });
+  } catch (e) {
+    refusal = { isChatwireError: e instanceof ChatwireError, code: e.code, message: e.message };
+  }
+  const client = new ChatClient({ dialect: 'native', baseUrl: base, seed: 3 });
+  let text = '';
+  const done = new Promise((resolve) => client.on('turnCompleted', resolve));
+  client.on('textDelta', ({ event: { update } }) => {
+    text = update.kind === 'replace' ? update.text : text.slice(0, update.offset) + update.text;
+  });
+  const receipt = await client.send('hello');
+  await done;
+  const final = await receipt.acked();
+  const state = client.state.kind;
+  await client.close();
+  out.textContent = JSON.stringify({ text, final: final.kind, state, closed: client.state.kind, refusal });
+  out.dataset.status = 'done';
+} catch (e) {
+  out.textContent = String((e && e.stack) || e);
+  out.dataset.status = 'failed';
+}
+</script>
+</body>
+</html>
+`;
+
 const MIME = {
   '.js': 'text/javascript',
   '.mjs': 'text/javascript',
@@ -81,16 +124,16 @@ const MIME = {
   '.ts': 'text/plain',
 };
 
-/** `/` -> the page; `/pkg/...` -> files of the web build; anything else -> 404. */
+/** `/` and `/chat` -> the pages; `/pkg/...`, `/src/...` -> package files; anything else -> 404. */
 async function handle(req, res) {
   const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-  if (path === '/') {
+  if (path === '/' || path === '/chat') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
+    res.end(path === '/' ? PAGE : CHAT_PAGE);
     return;
   }
-  const file = normalize(join(pkgDir, path.replace(/^\/pkg\//, '/')));
-  if (!path.startsWith('/pkg/') || !file.startsWith(pkgDir + sep)) {
+  const file = normalize(join(packageDir, path));
+  if (!/^\/(pkg|src)\//.test(path) || !file.startsWith(packageDir)) {
     res.writeHead(404).end();
     return;
   }
@@ -105,10 +148,12 @@ async function handle(req, res) {
 
 let server;
 let origin;
+let mock;
 let userDataDir;
 let context;
 
 before(async () => {
+  mock = await startMock(17);
   server = createServer((req, res) => {
     handle(req, res).catch(() => res.writeHead(500).end());
   });
@@ -127,6 +172,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
+  await mock?.stop();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
@@ -167,5 +213,29 @@ test('the web build runs in headless Chromium and computes the values of the Rus
   );
   assert.match(results.error.message, /bogus/);
   assert.deepEqual(problems, [], 'the page logged errors or warnings');
+  await page.close();
+});
+
+test('a ChatClient streams a reply in headless Chromium over the browser WebSocket', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+  });
+  await page.goto(`${origin}/chat?base=${encodeURIComponent(mock.base)}`);
+  const out = page.locator('#out[data-status]');
+  await out.waitFor({ timeout: 20_000 });
+  const text = await out.textContent();
+  assert.equal(await out.getAttribute('data-status'), 'done', `page failed: ${text}\n${problems.join('\n')}`);
+  const results = JSON.parse(text);
+  assert.equal(results.text, 'You said: hello');
+  assert.equal(results.final, 'acked');
+  assert.equal(results.state, 'ready');
+  assert.equal(results.closed, 'closed');
+  assert.equal(results.refusal.isChatwireError, true);
+  assert.equal(results.refusal.code, 'UNSUPPORTED');
+  assert.match(results.refusal.message, /tenant/);
+  assert.deepEqual(problems, [], 'the page logged errors');
   await page.close();
 });

@@ -1,12 +1,11 @@
 // Node tests of the `chatwire` npm package: import it by name (resolved through package.json
-// "exports" -> the wasm-bindgen `--target nodejs` build in pkg-node/) and call every export,
+// "exports" -> src/index.js over the wasm-bindgen `--target web` build in pkg/) and call every export,
 // asserting the values computed by the Rust core.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
-import { version, backoffDelayMs, ChatwireError } from 'chatwire';
+import { version, backoffDelayMs, ChatwireError, ERROR_CODES } from 'chatwire';
 
 const here = new URL('.', import.meta.url);
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', here), 'utf8'));
@@ -111,23 +110,22 @@ test('the module keeps working after refusing a call (an error, not a trap)', ()
   assert.equal(version(), packageJson.version);
 });
 
-test('CommonJS consumers get the same module and the same error class', () => {
-  const required = createRequire(import.meta.url)('chatwire');
-  assert.equal(required.ChatwireError, ChatwireError);
-  assert.equal(required.backoffDelayMs(2, 0.5), 2000);
+test('ESM consumers get one error class, and the core\'s error codes all have a type', () => {
+  const dts = readFileSync(new URL('../src/index.d.ts', here), 'utf8');
+  assert.equal(dts.match(/export class ChatwireError extends Error/g)?.length, 1);
+  const declared = dts.match(/export type ErrorCode =([^;]+);/)[1].match(/"([A-Z_]+)"/g).map((c) => c.slice(1, -1));
+  assert.ok(ERROR_CODES.length >= 16, `${ERROR_CODES}`);
+  assert.deepEqual([...declared].sort(), [...ERROR_CODES].sort(), 'index.d.ts ErrorCode vs the core table');
+  assert.ok(Object.isFrozen(ERROR_CODES));
 });
 
-test('the type declarations declare every export once, with real types', () => {
-  for (const dir of ['pkg', 'pkg-node']) {
-    const dts = readFileSync(new URL(`../${dir}/chatwire_wasm.d.ts`, here), 'utf8');
-    assert.equal(dts.match(/export class ChatwireError extends Error/g)?.length, 1, dir);
-    assert.doesNotMatch(dts, /ChatwireError: unknown/, dir);
-    assert.match(dts, /export function version\(\): string;/, dir);
-    assert.match(
-      dts,
-      /export function backoffDelayMs\(attempt: number, unit: number, context\?: RetryContext\): number;/,
-      dir,
-    );
-    assert.match(dts, /export type RetryContext = "network" \| "serverRestart"/, dir);
-  }
+test('every event type of the event model (sdk-core/EVENTS.md) is in the ChatEvent union', () => {
+  const events = readFileSync(new URL('../../../sdk-core/EVENTS.md', here), 'utf8');
+  const documented = new Set([...events.matchAll(/"event":\{"type":"(\w+)"/g)].map((m) => m[1]));
+  const dts = readFileSync(new URL('../src/index.d.ts', here), 'utf8');
+  const union = dts.slice(dts.indexOf('export type ChatEvent ='), dts.indexOf('export type EventType'));
+  const declared = new Set([...union.matchAll(/\{ type: "(\w+)"/g)].map((m) => m[1]));
+  assert.ok(documented.size >= 20, `${[...documented]}`);
+  assert.deepEqual([...documented].filter((t) => !declared.has(t)), [], 'documented but not declared');
+  assert.deepEqual([...declared].filter((t) => !documented.has(t)), [], 'declared but not documented');
 });
