@@ -38,6 +38,8 @@ pub enum EventKind {
     AudioChunk,
     Typing,
     Error,
+    /// The backend asked for a wait longer than `maxRetryAfterMs`; the client gave up until then.
+    BackendUnavailable,
     /// A wire event the dialect did not recognise (`unknown`).
     Unknown,
     /// An event kind newer than this library; read `Envelope.json`.
@@ -294,6 +296,7 @@ fn kind_of(event: &Event) -> EventKind {
         "audioChunk" => EventKind::AudioChunk,
         "typing" => EventKind::Typing,
         "error" => EventKind::Error,
+        "backendUnavailable" => EventKind::BackendUnavailable,
         "unknown" => EventKind::Unknown,
         _ => EventKind::Other,
     }
