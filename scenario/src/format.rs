@@ -218,6 +218,10 @@ pub struct LabelExpect {
     /// `times_received` on the server (0: never reached it). Default: 1 when the message was
     /// acked or sent, and never more than 1.
     pub received: Option<u32>,
+    /// The message may reach the server more than once: it was not acked yet when its
+    /// connection was lost, so DESIGN §3.1 re-sends it under the same id (the server dedups).
+    #[serde(default)]
+    pub may_resend: bool,
     /// Number of completed tool calls in its turn.
     pub tools: Option<usize>,
 }
