@@ -57,7 +57,12 @@ pub async fn run_scenario(scenario: &Scenario, runner: &str) -> Outcome {
             let failures = judge(scenario, &trace, &run.expected, &run.sent, Some(&server));
             run.failures.extend(failures);
         }
-        Ok(Err(())) => trace = run.snapshot(),
+        Ok(Err(())) => {
+            // The run stopped early: what the trace shows so far still explains why.
+            trace = run.snapshot();
+            let failures = judge(scenario, &trace, &run.expected, &run.sent, None);
+            run.failures.extend(failures);
+        }
         Err(_) => run.failures.push(format!(
             "the scenario did not finish within {SCENARIO_GUARD:?}"
         )),
