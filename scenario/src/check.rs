@@ -74,9 +74,7 @@ pub fn judge(
             .find(|(line, _)| *line < close_line)
             .map_or("disconnected", |(_, s)| s.as_str());
         if got != want {
-            failures.push(format!(
-                "expected state {want:?} before close, got {got:?}"
-            ));
+            failures.push(format!("expected state {want:?} before close, got {got:?}"));
         }
     }
     failures
@@ -121,7 +119,11 @@ fn check_uniques(model: &Model, failures: &mut Vec<String>) {
             }
             Event::MessageStatus {
                 client_id, status, ..
-            } if matches!(status, DeliveryStatus::Acked | DeliveryStatus::Failed { .. }) => {
+            } if matches!(
+                status,
+                DeliveryStatus::Acked | DeliveryStatus::Failed { .. }
+            ) =>
+            {
                 format!(
                     "message {client_id} reported {}",
                     serde_json::to_string(status).unwrap_or_default()
@@ -215,10 +217,17 @@ fn check_errors(
             seen.insert(error_code(*kind));
         }
     }
-    for code in expect.errors_must.iter().filter(|c| !seen.contains(*c) && !result_codes.contains(*c)) {
+    for code in expect
+        .errors_must
+        .iter()
+        .filter(|c| !seen.contains(*c) && !result_codes.contains(*c))
+    {
         failures.push(format!("expected an error {code}, none appeared"));
     }
-    for code in seen.iter().filter(|c| !expect.errors_must.contains(*c) && !expect.errors_may.contains(*c)) {
+    for code in seen
+        .iter()
+        .filter(|c| !expect.errors_must.contains(*c) && !expect.errors_may.contains(*c))
+    {
         failures.push(format!("unexpected error event {code}"));
     }
 }
@@ -239,7 +248,9 @@ fn check_labels(scenario: &Scenario, model: &Model, failures: &mut Vec<String>) 
                 Some(got) => failures.push(format!(
                     "turn {name:?}: expected text {expected:?}, got {got:?}"
                 )),
-                None => failures.push(format!("turn {name:?}: expected text {expected:?}, no turn answered it")),
+                None => failures.push(format!(
+                    "turn {name:?}: expected text {expected:?}, no turn answered it"
+                )),
             }
         }
         if let Some(expected) = &want.text_anagram_of {
@@ -267,7 +278,9 @@ fn check_labels(scenario: &Scenario, model: &Model, failures: &mut Vec<String>) 
             let got = label.statuses.last().map_or("none", String::as_str);
             let matches = got == expected || got.split(':').next() == Some(expected.as_str());
             if !matches {
-                failures.push(format!("message {name:?}: expected status {expected}, got {got}"));
+                failures.push(format!(
+                    "message {name:?}: expected status {expected}, got {got}"
+                ));
             }
         }
         if let Some(expected) = want.tools {

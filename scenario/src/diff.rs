@@ -29,7 +29,11 @@ pub fn summarize(trace: &[TraceLine]) -> Summary {
         let terminal = turn
             .and_then(|t| t.terminals().last().map(|e| event_type(&e.event)))
             .unwrap_or_else(|| "none".into());
-        let status = label.statuses.last().cloned().unwrap_or_else(|| "none".into());
+        let status = label
+            .statuses
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "none".into());
         let kinds = turn
             .map(|t| t.envelopes.iter().map(|e| event_type(&e.event)).collect())
             .unwrap_or_default();
@@ -55,11 +59,16 @@ pub fn summarize(trace: &[TraceLine]) -> Summary {
 pub fn diff(a: &[TraceLine], b: &[TraceLine]) -> Vec<String> {
     let (a, b) = (summarize(a), summarize(b));
     let mut out = Vec::new();
-    let names: std::collections::BTreeSet<&String> = a.labels.keys().chain(b.labels.keys()).collect();
+    let names: std::collections::BTreeSet<&String> =
+        a.labels.keys().chain(b.labels.keys()).collect();
     for name in names {
         match (a.labels.get(name), b.labels.get(name)) {
             (Some(x), Some(y)) => {
-                let fields = [("text", &x.0, &y.0), ("terminal", &x.1, &y.1), ("status", &x.2, &y.2)];
+                let fields = [
+                    ("text", &x.0, &y.0),
+                    ("terminal", &x.1, &y.1),
+                    ("status", &x.2, &y.2),
+                ];
                 for (what, p, q) in fields {
                     if p != q {
                         out.push(format!("message {name:?}: {what} {p:?} vs {q:?}"));
@@ -78,7 +87,10 @@ pub fn diff(a: &[TraceLine], b: &[TraceLine]) -> Vec<String> {
         }
     }
     if a.counts != b.counts {
-        out.push(format!("turn event counts {:?} vs {:?}", a.counts, b.counts));
+        out.push(format!(
+            "turn event counts {:?} vs {:?}",
+            a.counts, b.counts
+        ));
     }
     out
 }

@@ -271,7 +271,10 @@ impl Scenario {
             }
         }
         if let Some(label) = self.expect.labels.keys().find(|l| !known(l)) {
-            return Err(format!("{}: expect names unknown label {label:?}", self.name));
+            return Err(format!(
+                "{}: expect names unknown label {label:?}",
+                self.name
+            ));
         }
         if !self.options.is_object() {
             return Err(format!("{}: options must be a JSON object", self.name));

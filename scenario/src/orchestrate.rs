@@ -79,7 +79,8 @@ pub async fn run_scenario(scenario: &Scenario, runner: &str) -> Outcome {
     if !run.failures.is_empty() {
         let tail = run.stderr_tail();
         if !tail.is_empty() {
-            run.failures.push(format!("runner stderr (last lines):\n{tail}"));
+            run.failures
+                .push(format!("runner stderr (last lines):\n{tail}"));
         }
     }
     Outcome {
@@ -188,7 +189,10 @@ impl Run {
                 let cmd = json!({"op": "typing", "active": active});
                 self.command(what, cmd, expect_code.clone()).await
             }
-            Step::ReconnectNow {} => self.command(what, json!({"op": "reconnectNow"}), None).await,
+            Step::ReconnectNow {} => {
+                self.command(what, json!({"op": "reconnectNow"}), None)
+                    .await
+            }
             Step::Connect {} => self.command(what, json!({"op": "connect"}), None).await,
             Step::Discard { label, expect_code } => {
                 let id = Model::new(&self.snapshot())
@@ -227,7 +231,8 @@ impl Run {
                 Ok(())
             }
             Step::InstallFaults { faults } => mock.set_faults(faults.clone()).map_err(|e| {
-                self.failures.push(format!("{what}: the mock refused the faults: {e}"));
+                self.failures
+                    .push(format!("{what}: the mock refused the faults: {e}"));
             }),
             Step::ClearFaults {} => {
                 mock.clear_faults();
@@ -272,7 +277,8 @@ impl Run {
             .kill_on_drop(true)
             .spawn();
         let mut child = spawned.map_err(|e| {
-            self.failures.push(format!("cannot start the runner {runner:?}: {e}"));
+            self.failures
+                .push(format!("cannot start the runner {runner:?}: {e}"));
         })?;
         let (tx, rx) = watch::channel((0, false));
         if let Some(out) = child.stdout.take() {
@@ -309,18 +315,27 @@ impl Run {
     }
 
     /// Writes one command and waits for its result.
-    async fn command(&mut self, what: String, mut cmd: Value, code: Option<String>) -> Result<(), ()> {
+    async fn command(
+        &mut self,
+        what: String,
+        mut cmd: Value,
+        code: Option<String>,
+    ) -> Result<(), ()> {
         let id = self.next_id;
         self.next_id += 1;
         cmd["id"] = json!(id);
         self.expected.insert(id, (what.clone(), code));
         let line = format!("{cmd}\n");
         let written = match self.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(line.as_bytes()).await.and(stdin.flush().await),
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .await
+                .and(stdin.flush().await),
             None => Err(std::io::Error::other("no stdin")),
         };
         if let Err(e) = written {
-            self.failures.push(format!("{what}: cannot write to the runner: {e}"));
+            self.failures
+                .push(format!("{what}: cannot write to the runner: {e}"));
             return Err(());
         }
         self.wait(&what, WAIT, move |lines, _| {
@@ -348,10 +363,14 @@ impl Run {
                 return Ok(());
             }
             if eof {
-                self.failures.push(format!("{what}: the runner exited first"));
+                self.failures
+                    .push(format!("{what}: the runner exited first"));
                 return Err(());
             }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 self.failures.push(format!(
                     "{what}: not seen within {} ms",
                     timeout.as_millis()
@@ -404,7 +423,10 @@ fn seen(w: &WaitFor, lines: &[TraceLine]) -> bool {
         return model.states.iter().filter(|(_, s)| s == state).count() >= want;
     }
     if let (Some(status), Some(l)) = (&w.status, label) {
-        return l.statuses.iter().any(|s| s.split(':').next() == Some(status));
+        return l
+            .statuses
+            .iter()
+            .any(|s| s.split(':').next() == Some(status));
     }
     false
 }
@@ -436,7 +458,11 @@ fn describe(step: &Step) -> String {
         Step::Close {} => "close".into(),
         Step::WaitFor(w) => {
             let what = w.event.as_ref().or(w.state.as_ref()).or(w.status.as_ref());
-            let of = w.label.as_ref().map(|l| format!(" of {l}")).unwrap_or_default();
+            let of = w
+                .label
+                .as_ref()
+                .map(|l| format!(" of {l}"))
+                .unwrap_or_default();
             format!("waitFor {}{of}", what.map_or("?", String::as_str))
         }
         Step::WaitTurnEnd { label, .. } => format!("waitTurnEnd {label}"),

@@ -30,19 +30,33 @@ fn line(v: Value) -> TraceLine {
 /// The events of one clean exchange, without `seq` (numbered by [`numbered`]).
 fn events() -> Vec<(Option<&'static str>, Option<&'static str>, Value)> {
     let status = |kind: &str| json!({"type":"messageStatus","clientId":ID,"status":{"kind":kind}});
-    let append = |text: &str, offset: u64| {
-        json!({"type":"textDelta","channel":"text","update":{"kind":"append","text":text,"offset":offset}})
-    };
+    let append = |text: &str, offset: u64| json!({"type":"textDelta","channel":"text","update":{"kind":"append","text":text,"offset":offset}});
     vec![
         (None, None, status("queued")),
         (None, None, status("sent")),
         (None, None, status("acked")),
-        (Some("t-1"), None, json!({"type":"turnStarted","replyTo":ID})),
-        (Some("t-1"), Some("m-1"), json!({"type":"messageStarted","role":"assistant"})),
+        (
+            Some("t-1"),
+            None,
+            json!({"type":"turnStarted","replyTo":ID}),
+        ),
+        (
+            Some("t-1"),
+            Some("m-1"),
+            json!({"type":"messageStarted","role":"assistant"}),
+        ),
         (Some("t-1"), Some("m-1"), append("You said: ", 0)),
         (Some("t-1"), Some("m-1"), append("hi", 10)),
-        (Some("t-1"), Some("m-1"), json!({"type":"messageCompleted","text":"You said: hi"})),
-        (Some("t-1"), None, json!({"type":"turnCompleted","finishReason":"stop"})),
+        (
+            Some("t-1"),
+            Some("m-1"),
+            json!({"type":"messageCompleted","text":"You said: hi"}),
+        ),
+        (
+            Some("t-1"),
+            None,
+            json!({"type":"turnCompleted","finishReason":"stop"}),
+        ),
     ]
 }
 
@@ -63,7 +77,9 @@ fn numbered(events: &[(Option<&str>, Option<&str>, Value)]) -> Vec<TraceLine> {
         }
         trace.push(line(json!({"line":"envelope","envelope":env})));
     }
-    trace.push(line(json!({"line":"status","label":"t1","clientId":ID,"status":{"kind":"acked"}})));
+    trace.push(line(
+        json!({"line":"status","label":"t1","clientId":ID,"status":{"kind":"acked"}}),
+    ));
     trace.push(line(json!({"line":"step","index":2,"op":"close"})));
     trace.push(line(json!({"line":"end"})));
     trace
@@ -78,7 +94,10 @@ fn judged(trace: &[TraceLine], server: &[ServerRecord]) -> Vec<String> {
 }
 
 fn once() -> Vec<ServerRecord> {
-    vec![ServerRecord { text: "hi".into(), times_received: 1 }]
+    vec![ServerRecord {
+        text: "hi".into(),
+        times_received: 1,
+    }]
 }
 
 fn assert_rejected(failures: &[String], needle: &str) {
@@ -99,7 +118,10 @@ fn a_lost_envelope_is_rejected() {
     trace.remove(8); // the envelope with seq 6 ("You said: ")
     let failures = judged(&trace, &once());
     assert_rejected(&failures, "envelope seq 7 follows 5: 1 envelope(s) lost");
-    assert_rejected(&failures, "append \"hi\" at offset 10 but the text so far is 0 characters");
+    assert_rejected(
+        &failures,
+        "append \"hi\" at offset 10 but the text so far is 0 characters",
+    );
 }
 
 #[test]
@@ -113,9 +135,15 @@ fn a_message_lost_on_the_way_to_the_server_is_rejected() {
 
 #[test]
 fn a_message_sent_again_is_rejected() {
-    let twice = [ServerRecord { text: "hi".into(), times_received: 2 }];
+    let twice = [ServerRecord {
+        text: "hi".into(),
+        times_received: 2,
+    }];
     let failures = judged(&numbered(&events()), &twice);
-    assert_rejected(&failures, "server: message \"t1\" (\"hi\") received 2 times");
+    assert_rejected(
+        &failures,
+        "server: message \"t1\" (\"hi\") received 2 times",
+    );
 }
 
 #[test]
@@ -123,7 +151,10 @@ fn a_duplicated_event_is_rejected() {
     let mut evs = events();
     evs.insert(4, evs[3].clone()); // turnStarted twice
     let failures = judged(&numbered(&evs), &once());
-    assert_rejected(&failures, "turn \"t-1\" started twice (seq 4 and 5): a duplicated event");
+    assert_rejected(
+        &failures,
+        "turn \"t-1\" started twice (seq 4 and 5): a duplicated event",
+    );
 }
 
 #[test]
@@ -131,15 +162,25 @@ fn a_duplicated_envelope_is_rejected() {
     let mut trace = numbered(&events());
     trace.insert(8, trace[7].clone()); // the same envelope (seq 5) delivered again
     let failures = judged(&trace, &once());
-    assert_rejected(&failures, "envelope seq 5 delivered again after 5 (duplicated envelope)");
+    assert_rejected(
+        &failures,
+        "envelope seq 5 delivered again after 5 (duplicated envelope)",
+    );
 }
 
 #[test]
 fn a_turn_ended_twice_is_rejected() {
     let mut evs = events();
-    evs.push((Some("t-1"), None, json!({"type":"turnFailed","error":{"code":"timeout","message":"late"}})));
+    evs.push((
+        Some("t-1"),
+        None,
+        json!({"type":"turnFailed","error":{"code":"timeout","message":"late"}}),
+    ));
     let failures = judged(&numbered(&evs), &once());
-    assert_rejected(&failures, "turn \"t-1\" ended 2 times: turnCompleted (seq 9), turnFailed (seq 10)");
+    assert_rejected(
+        &failures,
+        "turn \"t-1\" ended 2 times: turnCompleted (seq 9), turnFailed (seq 10)",
+    );
 }
 
 #[test]
@@ -156,7 +197,10 @@ fn a_wrong_text_is_rejected() {
     let mut evs = events();
     evs[6].2["update"]["text"] = json!("ho");
     let failures = judged(&numbered(&evs), &once());
-    assert_rejected(&failures, "turn \"t1\": expected text \"You said: hi\", got \"You said: ho\"");
+    assert_rejected(
+        &failures,
+        "turn \"t1\": expected text \"You said: hi\", got \"You said: ho\"",
+    );
 }
 
 #[test]
@@ -164,7 +208,10 @@ fn a_doubled_token_is_rejected() {
     let mut evs = events();
     evs.insert(7, evs[6].clone()); // "hi" appended twice at offset 10
     let failures = judged(&numbered(&evs), &once());
-    assert_rejected(&failures, "append \"hi\" at offset 10 but the text so far is 12 characters");
+    assert_rejected(
+        &failures,
+        "append \"hi\" at offset 10 but the text so far is 12 characters",
+    );
 }
 
 #[test]
@@ -173,22 +220,40 @@ fn a_missing_result_and_a_wrong_code_are_rejected() {
     trace.remove(2); // no result for the send
     let mut expected = ExpectedResults::new();
     expected.insert(1, ("step 1 (send t1)".into(), None));
-    expected.insert(2, ("step 3 (cancelTurn)".into(), Some("UNSUPPORTED".into())));
-    trace.push(line(json!({"line":"result","id":2,"op":"cancelTurn","ok":true})));
+    expected.insert(
+        2,
+        ("step 3 (cancelTurn)".into(), Some("UNSUPPORTED".into())),
+    );
+    trace.push(line(
+        json!({"line":"result","id":2,"op":"cancelTurn","ok":true}),
+    ));
     let failures = judge(&scenario(), &trace, &expected, &BTreeMap::new(), None);
     assert_rejected(&failures, "step 1 (send t1): the runner reported no result");
-    assert_rejected(&failures, "step 3 (cancelTurn): expected UNSUPPORTED, got success");
+    assert_rejected(
+        &failures,
+        "step 3 (cancelTurn): expected UNSUPPORTED, got success",
+    );
 }
 
 #[test]
 fn an_unexpected_error_and_a_wrong_state_are_rejected() {
     let mut evs = events();
-    evs.push((None, None, json!({"type":"error","kind":"auth","message":"401","retryable":true})));
+    evs.push((
+        None,
+        None,
+        json!({"type":"error","kind":"auth","message":"401","retryable":true}),
+    ));
     let mut trace = numbered(&evs);
-    trace.insert(trace.len() - 2, line(json!({"line":"state","state":{"kind":"failed"}})));
+    trace.insert(
+        trace.len() - 2,
+        line(json!({"line":"state","state":{"kind":"failed"}})),
+    );
     let failures = judged(&trace, &once());
     assert_rejected(&failures, "unexpected error event AUTH");
-    assert_rejected(&failures, "expected state \"ready\" before close, got \"failed\"");
+    assert_rejected(
+        &failures,
+        "expected state \"ready\" before close, got \"failed\"",
+    );
 }
 
 #[test]
@@ -200,7 +265,9 @@ fn diff_agrees_on_the_same_behaviour_and_names_a_difference() {
     assert_eq!(diff(&a, &a), Vec::<String>::new());
     let differences = diff(&a, &b);
     assert!(
-        differences.iter().any(|d| d == "message \"t1\": text \"You said: hi\" vs \"You said: ho\""),
+        differences
+            .iter()
+            .any(|d| d == "message \"t1\": text \"You said: hi\" vs \"You said: ho\""),
         "{differences:#?}"
     );
 }

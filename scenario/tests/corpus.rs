@@ -10,6 +10,11 @@ use chatwire_scenario::{Scenario, run_scenario};
 fn run_file(path: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     let scenario = Scenario::parse(&text).unwrap();
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy();
+    assert_eq!(scenario.name, stem, "a scenario's name is its file name");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -41,13 +41,19 @@ fn the_reference_runner_passes() {
 
 #[test]
 fn a_runner_that_drops_every_third_envelope_fails() {
-    let outcome = run("native-happy-tool.json", &wrong("drop-every-third-envelope.sh"));
+    let outcome = run(
+        "native-happy-tool.json",
+        &wrong("drop-every-third-envelope.sh"),
+    );
     assert_failure(&outcome, "envelope seq 4 follows 2: 1 envelope(s) lost");
 }
 
 #[test]
 fn a_runner_that_repeats_envelopes_fails() {
-    let outcome = run("native-happy-tool.json", &wrong("repeat-every-fourth-envelope.sh"));
+    let outcome = run(
+        "native-happy-tool.json",
+        &wrong("repeat-every-fourth-envelope.sh"),
+    );
     assert_failure(&outcome, "(duplicated envelope)");
 }
 

@@ -76,7 +76,10 @@ async fn main() {
     // Every client handle is gone: the state watch ends once the last state is delivered.
     if let Some(task) = states {
         let abort = task.abort_handle();
-        if tokio::time::timeout(std::time::Duration::from_secs(1), task).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(1), task)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
@@ -94,7 +97,11 @@ fn init(cmd: &Value) -> Result<Client, (String, String)> {
     let mut builder = ClientBuilder::from_options(options);
     let tokens: Vec<String> = cmd["tokens"]
         .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if !tokens.is_empty() {
         let next = Arc::new(Mutex::new(0usize));
@@ -154,7 +161,10 @@ async fn execute(
         "discard" => {
             let id = cmd["clientId"].as_str().unwrap_or_default();
             let id = id.parse().map_err(|_| {
-                ("INVALID_INPUT".to_string(), format!("not a client id: {id:?}"))
+                (
+                    "INVALID_INPUT".to_string(),
+                    format!("not a client id: {id:?}"),
+                )
             })?;
             client.discard(id).await.map(|()| None).map_err(code)
         }

@@ -71,7 +71,8 @@ async fn run(args: &[String]) -> Result<bool, String> {
         if let Some(dir) = &trace_dir {
             let lines: Vec<String> = outcome.trace.iter().map(|l| l.to_json()).collect();
             let path = dir.join(format!("{}.jsonl", outcome.name));
-            std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(&path, lines.join("\n") + "\n")
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let secs = outcome.duration.as_secs_f64();
         if outcome.failures.is_empty() {
