@@ -1,7 +1,10 @@
 //! `chatwire-scenario diff`: compares two runners' traces of the same scenario. Ids, times,
 //! `seq` and `raw` are normalised away; what must match is, per message label, the assembled
-//! text, the terminal event, the final delivery status and the event types of its final turn,
-//! and the number of each turn-level event type overall.
+//! text (except of a cancelled turn, whose partial text depends on when the cancel landed), the
+//! terminal event, the final delivery status and the event types of its final turn, and the
+//! number of each turn-level event type overall. Event types whose count depends on timing
+//! rather than behaviour (text and tool-argument deltas, tool progress, status updates) are left
+//! out of the type lists and counts.
 
 use crate::model::{Model, event_type};
 use crate::text::assemble;
@@ -35,15 +38,29 @@ pub fn summarize(trace: &[TraceLine]) -> Summary {
             .cloned()
             .unwrap_or_else(|| "none".into());
         let kinds = turn
-            .map(|t| t.envelopes.iter().map(|e| event_type(&e.event)).collect())
+            .map(|t| {
+                t.envelopes
+                    .iter()
+                    .map(|e| event_type(&e.event))
+                    .filter(|k| !timing(k))
+                    .collect()
+            })
             .unwrap_or_default();
+        let text = if terminal == "turnCancelled" {
+            String::new()
+        } else {
+            text
+        };
         summary
             .labels
             .insert(label.name.clone(), (text, terminal, status, kinds));
     }
     for turn in &model.turns {
         for env in &turn.envelopes {
-            *summary.counts.entry(event_type(&env.event)).or_default() += 1;
+            let kind = event_type(&env.event);
+            if !timing(&kind) {
+                *summary.counts.entry(kind).or_default() += 1;
+            }
         }
     }
     summary
@@ -93,4 +110,12 @@ pub fn diff(a: &[TraceLine], b: &[TraceLine]) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Event types whose number depends on timing (coalescing, cut points), not on behaviour.
+fn timing(kind: &str) -> bool {
+    matches!(
+        kind,
+        "textDelta" | "toolArgsDelta" | "toolProgress" | "status"
+    )
 }

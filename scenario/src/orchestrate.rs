@@ -217,14 +217,21 @@ impl Run {
             }
             Step::WaitTurnEnd { label, timeout_ms } => {
                 let timeout = timeout_ms.map_or(WAIT, Duration::from_millis);
-                self.wait(&what, timeout, |lines, _| {
-                    let model = Model::new(lines);
-                    model.label(label).is_some_and(|l| {
-                        model.turns_of(l).iter().any(|t| t.ended_for_good())
-                            || l.statuses.iter().any(|s| s.starts_with("failed"))
-                    })
-                })
-                .await
+                let waited = self
+                    .wait(&what, timeout, |lines, _| turn_settled(lines, label))
+                    .await;
+                if waited.is_err() {
+                    let model = Model::new(&self.snapshot());
+                    let l = model.label(label);
+                    let ended =
+                        l.is_some_and(|l| model.turns_of(l).iter().any(|t| t.ended_for_good()));
+                    let status = l.and_then(|l| l.statuses.last().cloned());
+                    self.failures.push(format!(
+                        "{what}: turn ended for good: {ended}, delivery status: {}",
+                        status.as_deref().unwrap_or("none")
+                    ));
+                }
+                waited
             }
             Step::RestartServer { refuse_ms } => {
                 mock.restart_with(Duration::from_millis(*refuse_ms));
@@ -393,6 +400,17 @@ impl Run {
         let skip = lines.len().saturating_sub(15);
         lines[skip..].join("\n")
     }
+}
+
+/// Whether the label's turn ended for good and its receipt settled (acked), or the message
+/// failed. Waiting for both keeps `close` from racing an ack that trails the reply.
+fn turn_settled(lines: &[TraceLine], label: &str) -> bool {
+    let model = Model::new(lines);
+    model.label(label).is_some_and(|l| {
+        let last = l.statuses.last().map_or("", String::as_str);
+        last.starts_with("failed")
+            || (last == "acked" && model.turns_of(l).iter().any(|t| t.ended_for_good()))
+    })
 }
 
 /// Whether a `waitFor` condition holds on the trace.
