@@ -30,6 +30,17 @@ pub type ExpectedResults = BTreeMap<u64, (String, Option<String>)>;
 
 /// Judges `trace`; an empty list means the scenario passed.
 ///
+/// ```
+/// use chatwire_scenario::{Scenario, judge, parse_trace};
+/// let scenario = Scenario::parse(r#"{"name":"n","options":{"dialect":"native"},"steps":[{"op":"close"}]}"#)?;
+/// let trace = parse_trace(r#"
+/// {"line":"envelope","envelope":{"seq":1,"timestampMs":0,"event":{"type":"heartbeat"}}}
+/// {"line":"envelope","envelope":{"seq":3,"timestampMs":0,"event":{"type":"heartbeat"}}}"#)?;
+/// let failures = judge(&scenario, &trace, &Default::default(), &Default::default(), None);
+/// assert_eq!(failures, ["envelope seq 3 follows 1: 1 envelope(s) lost"]);
+/// # Ok::<(), String>(())
+/// ```
+///
 /// `expected` maps each command id to (description, expected error code); `sent_texts` maps
 /// each label to the text it sent; `server` is the mock's record, `None` when not available
 /// (the diff and the checker's own tests).

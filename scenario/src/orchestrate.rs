@@ -47,6 +47,17 @@ pub fn scenario_dir() -> PathBuf {
 }
 
 /// Runs `scenario` through the runner started by `sh -c runner`, and judges it.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), String> {
+/// use chatwire_scenario::{Scenario, run_scenario, scenario_dir};
+/// let text = std::fs::read_to_string(scenario_dir().join("native-cancel.json")).map_err(|e| e.to_string())?;
+/// let outcome = run_scenario(&Scenario::parse(&text)?, "target/debug/chatwire-scenario-runner").await;
+/// for failure in &outcome.failures {
+///     println!("{}: {failure}", outcome.name);
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn run_scenario(scenario: &Scenario, runner: &str) -> Outcome {
     let start = Instant::now();
     let mut run = Run::default();
