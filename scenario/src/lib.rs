@@ -1,7 +1,7 @@
 //! chatwire's scenario corpus machinery: one set of scenario files (`tests/scenarios/*.json`),
 //! run through every binding's public API by a small stdio runner, judged by one checker.
 //!
-//! - [`format`]: the scenario file format;
+//! - [`format`](mod@format): the scenario file format;
 //! - [`trace`]: the runner protocol's trace lines;
 //! - [`model`] and [`text`]: what a trace says happened (turns per message, assembled text);
 //! - [`check`]: the judging, in plain words;
@@ -18,6 +18,7 @@ pub mod model;
 pub mod orchestrate;
 pub mod text;
 pub mod trace;
+mod waits;
 
 pub use check::{ServerRecord, judge};
 pub use format::{Expect, LabelExpect, Scenario, Step};

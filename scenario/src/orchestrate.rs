@@ -9,9 +9,10 @@
 //! saying so (with the tail of its stderr), never hangs the orchestrator.
 
 use crate::check::{ExpectedResults, ServerRecord, judge};
-use crate::format::{Scenario, Step, WaitFor};
-use crate::model::{Model, event_type};
+use crate::format::{Scenario, Step};
+use crate::model::Model;
 use crate::trace::TraceLine;
+use crate::waits::{describe, op_name, seen, turn_settled};
 use chatwire_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -413,53 +414,6 @@ impl Run {
     }
 }
 
-/// Whether the label's turn ended for good and its receipt settled (acked), or the message
-/// failed. Waiting for both keeps `close` from racing an ack that trails the reply.
-fn turn_settled(lines: &[TraceLine], label: &str) -> bool {
-    let model = Model::new(lines);
-    model.label(label).is_some_and(|l| {
-        let last = l.statuses.last().map_or("", String::as_str);
-        last.starts_with("failed")
-            || (last == "acked" && model.turns_of(l).iter().any(|t| t.ended_for_good()))
-    })
-}
-
-/// Whether a `waitFor` condition holds on the trace.
-fn seen(w: &WaitFor, lines: &[TraceLine]) -> bool {
-    let model = Model::new(lines);
-    let want = w.count.unwrap_or(1);
-    let label = w.label.as_ref().and_then(|l| model.label(l));
-    if w.label.is_some() && label.is_none() {
-        return false;
-    }
-    if let Some(event) = &w.event {
-        let n = match label {
-            Some(l) => model
-                .turns_of(l)
-                .iter()
-                .flat_map(|t| &t.envelopes)
-                .filter(|e| &event_type(&e.event) == event)
-                .count(),
-            None => model
-                .envelopes
-                .iter()
-                .filter(|(_, e)| &event_type(&e.event) == event)
-                .count(),
-        };
-        return n >= want;
-    }
-    if let Some(state) = &w.state {
-        return model.states.iter().filter(|(_, s)| s == state).count() >= want;
-    }
-    if let (Some(status), Some(l)) = (&w.status, label) {
-        return l
-            .statuses
-            .iter()
-            .any(|s| s.split(':').next() == Some(status));
-    }
-    false
-}
-
 fn push(lines: &Mutex<Vec<TraceLine>>, line: TraceLine) {
     lock(lines).push(line);
 }
@@ -467,37 +421,4 @@ fn push(lines: &Mutex<Vec<TraceLine>>, line: TraceLine) {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another task panicked mid-push; the data is still usable.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn op_name(step: &Step) -> String {
-    describe(step).split(' ').next().unwrap_or("?").to_string()
-}
-
-/// A short description of a step, for failure messages.
-fn describe(step: &Step) -> String {
-    match step {
-        Step::Send { label, .. } => format!("send {label}"),
-        Step::SendAudio { label, .. } => format!("sendAudio {label}"),
-        Step::SendBurst { label, count, .. } => format!("sendBurst {label}1..{label}{count}"),
-        Step::CancelTurn { .. } => "cancelTurn".into(),
-        Step::Typing { .. } => "typing".into(),
-        Step::ReconnectNow {} => "reconnectNow".into(),
-        Step::Connect {} => "connect".into(),
-        Step::Discard { label, .. } => format!("discard {label}"),
-        Step::Close {} => "close".into(),
-        Step::WaitFor(w) => {
-            let what = w.event.as_ref().or(w.state.as_ref()).or(w.status.as_ref());
-            let of = w
-                .label
-                .as_ref()
-                .map(|l| format!(" of {l}"))
-                .unwrap_or_default();
-            format!("waitFor {}{of}", what.map_or("?", String::as_str))
-        }
-        Step::WaitTurnEnd { label, .. } => format!("waitTurnEnd {label}"),
-        Step::RestartServer { .. } => "restartServer".into(),
-        Step::InstallFaults { .. } => "installFaults".into(),
-        Step::ClearFaults {} => "clearFaults".into(),
-        Step::Sleep { ms } => format!("sleep {ms} ms"),
-    }
 }
