@@ -321,7 +321,7 @@ mod tests {
             assert_eq!(back, core, "the JSON is lossless");
             kinds.insert(env.kind);
         }
-        assert_eq!(kinds.len(), 23, "one example per event type: {kinds:?}");
+        assert_eq!(kinds.len(), 24, "one example per event type: {kinds:?}");
     }
 
     #[test]
