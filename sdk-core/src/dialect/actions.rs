@@ -54,6 +54,10 @@ pub enum Liveness {
     Ping,
     /// The server sends heartbeats; `idle_timeout` of silence means the connection is dead.
     Idle,
+    /// Each turn's reply streams on a request of its own and nothing flows between turns: while
+    /// a turn is open, `idle_timeout` of silence means its stream is dead (a half-open
+    /// connection); between turns there is nothing to watch.
+    IdleDuringTurn,
 }
 
 /// Passed to [`Dialect::connect`](super::Dialect::connect).

@@ -108,6 +108,9 @@ impl Engine {
                             .unwrap_or(self.last_rx + self.config.ping_interval),
                     ),
                     Liveness::Idle => Some(self.last_rx + self.config.idle_timeout),
+                    Liveness::IdleDuringTurn if self.turns.open_turns() > 0 => {
+                        Some(self.last_rx + self.config.idle_timeout)
+                    }
                     _ => None,
                 };
                 let ack = self.ack_deadline();
@@ -146,6 +149,13 @@ impl Engine {
             }
             Liveness::Idle if now >= self.last_rx + self.config.idle_timeout => {
                 let f = Failure::new(FailureKind::Timeout, "connection idle");
+                self.connection_failed(now, f);
+            }
+            Liveness::IdleDuringTurn
+                if self.turns.open_turns() > 0
+                    && now >= self.last_rx + self.config.idle_timeout =>
+            {
+                let f = Failure::new(FailureKind::Timeout, "reply stream idle");
                 self.connection_failed(now, f);
             }
             _ => {}
@@ -206,7 +216,9 @@ impl Engine {
         self.proven = false;
         self.last_rx = now;
         self.pong_deadline = None;
-        if reconnect && !self.caps.resume {
+        // A backend that cannot resume lost something only if a turn was cut: a reconnect after a
+        // refused attempt or an idle drop has nothing to report.
+        if reconnect && !self.caps.resume && std::mem::take(&mut self.cut_turn) {
             let reason = "reconnected to a backend that cannot resume: events may be missing";
             self.discontinuity(now, reason);
         }
@@ -243,6 +255,7 @@ impl Engine {
         self.emit_error(failure_kind(failure.kind), &failure.message, hint.retry);
         self.teardown(now, Disconnect::Reconnecting);
         if !self.caps.resume {
+            self.cut_turn |= self.turns.open_turns() > 0;
             self.fail_turns(TurnErrorCode::Disconnected, "connection lost");
         }
         self.failures = if healthy {
@@ -305,6 +318,7 @@ impl Engine {
             Conn::Connected(_) | Conn::Ready => {
                 self.teardown(now, Disconnect::Reconnecting);
                 if !self.caps.resume {
+                    self.cut_turn |= self.turns.open_turns() > 0;
                     self.fail_turns(TurnErrorCode::Disconnected, "connection replaced");
                 }
                 self.failures = 0;

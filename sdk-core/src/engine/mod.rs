@@ -60,6 +60,9 @@ pub struct Engine {
     /// Incremented at every connection attempt; tags in-flight messages.
     epoch: u64,
     ever_ready: bool,
+    /// A turn was cut on a backend that cannot resume since the last `Ready`: the next
+    /// reconnect reports one `Discontinuity`.
+    cut_turn: bool,
     tearing_down: bool,
     live: BTreeMap<u64, Handle>,
     next_id: u64,
@@ -158,6 +161,7 @@ impl Engine {
             attempt_cursor: None,
             epoch: 0,
             ever_ready: false,
+            cut_turn: false,
             tearing_down: false,
             live: BTreeMap::new(),
             next_id: 1,

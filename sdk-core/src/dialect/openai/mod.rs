@@ -58,7 +58,7 @@ use super::codec_kit::errors::{error_event, http_failure};
 use super::codec_kit::{ErrorBody, Params, Secret, credentials, custom_headers, opt_param, param};
 use super::{
     Actions, Capabilities, ConnectContext, Dialect, Disconnect, Failure, FailureKind, HttpSpec,
-    Outbound, TransportEvent,
+    Liveness, Outbound, TransportEvent,
 };
 use crate::engine::bounded::BoundedMap;
 use crate::error::DialectError;
@@ -159,6 +159,8 @@ impl Dialect for OpenAi {
         let mut c = Capabilities::none();
         c.acks = true;
         c.tools = true;
+        // A completion that stops streaming mid-reply (half-open) is found by `idle_timeout`.
+        c.liveness = Liveness::IdleDuringTurn;
         c
     }
 
