@@ -180,7 +180,9 @@ pub(crate) fn spawn_turn(
     timing: Timing,
     render: Render,
 ) {
+    let ticket = conv.take_ticket();
     tokio::spawn(async move {
+        let _order = conv.wait_ticket(ticket).await;
         let guard = conv.turn_lock.lock().await;
         let cancel = conv.arm_cancel();
         let mut run = Run {

@@ -59,6 +59,10 @@ pub(crate) struct Conv {
     changed: watch::Sender<u64>,
     /// Held by the running turn: turns of one conversation run one after another.
     pub turn_lock: tokio::sync::Mutex<()>,
+    /// Turn tickets, taken in message arrival order: turns run in that order, not in the order
+    /// their tasks happen to be scheduled (a backend answers messages in the order it got them).
+    tickets: AtomicU64,
+    serving: watch::Sender<u64>,
     progress: Notify,
     readers: Mutex<Vec<Weak<AtomicU64>>>,
 }
@@ -74,7 +78,31 @@ struct Inner {
     meta: serde_json::Map<String, Value>,
 }
 
+/// A turn's place in its conversation's order (see [`Conv::take_ticket`]); dropping it lets the
+/// next turn run, even when the turn task ends early or is aborted.
+pub(crate) struct TurnTicket<'a> {
+    conv: &'a Conv,
+}
+
+impl Drop for TurnTicket<'_> {
+    fn drop(&mut self) {
+        self.conv.serving.send_modify(|s| *s += 1);
+    }
+}
+
 impl Conv {
+    /// The next place in the turn order, taken synchronously when the message arrives.
+    pub fn take_ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until every earlier ticket's turn is done.
+    pub async fn wait_ticket(&self, ticket: u64) -> TurnTicket<'_> {
+        let mut rx = self.serving.subscribe();
+        let _ = rx.wait_for(|serving| *serving >= ticket).await;
+        TurnTicket { conv: self }
+    }
+
     pub fn new(id: &str, retain: usize) -> Self {
         let (changed, _) = watch::channel(0);
         Self {
@@ -86,6 +114,8 @@ impl Conv {
             }),
             changed,
             turn_lock: tokio::sync::Mutex::new(()),
+            tickets: AtomicU64::new(0),
+            serving: watch::channel(0).0,
             progress: Notify::new(),
             readers: Mutex::new(Vec::new()),
         }
