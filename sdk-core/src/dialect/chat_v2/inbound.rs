@@ -206,6 +206,7 @@ impl ChatV2 {
             user_msg,
             replace_next: attempt > 1,
             reply: None,
+            cut: false,
         });
         let started = Decoded::new(Event::TurnStarted {
             reply_to: Some(client_id.to_string()),
@@ -395,7 +396,14 @@ impl ChatV2 {
             out,
         );
         if let Some(q) = self.take_by_turn(&turn) {
+            let cut = q.cut;
             self.end(q, out);
+            // The live frames carry no `reply_to`: a reply streamed to a turn the dropped socket
+            // cut may belong to the next turn (the server lost the cut one in a restart). The
+            // history pairs each reply with its message; asking it now ends the mix-up at once.
+            if cut && frame.name != "history" && self.history_req.is_none() {
+                self.fetch_history(out);
+            }
         }
     }
 
@@ -420,6 +428,7 @@ impl ChatV2 {
             user_msg: None,
             replace_next: false,
             reply: None,
+            cut: false,
         });
         self.current = Some(turn.clone());
         let started = Decoded::new(Event::TurnStarted { reply_to: None }).turn(turn.clone());
@@ -473,7 +482,7 @@ impl ChatV2 {
     }
 
     /// Whether `reply` is the id of a reply whose turn already ended.
-    fn reply_ended(&self, reply: Option<&str>) -> bool {
+    pub(super) fn reply_ended(&self, reply: Option<&str>) -> bool {
         reply.is_some_and(|r| self.ended_replies.contains(r))
     }
 

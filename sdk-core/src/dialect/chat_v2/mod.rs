@@ -29,7 +29,12 @@
 //! so a reply that also arrives on the socket is shown once). A reply not listed yet is still
 //! running and finishes on the socket; a turn that ended without a reply while the socket was
 //! down fails (`TurnFailed{discontinuity}`) once the history lists the reply of a later turn
-//! (turns run in order), else it ends with the engine's turn timeout. A message sent but never
+//! (turns run in order), else it ends with the engine's turn timeout. Live frames name no user
+//! message, so a turn the server lost in a restart (acked, never ended) holds the head of the
+//! queue and the next reply streams to it; the history is asked again as soon as a reply
+//! completes on a cut turn, and when it pairs that reply with a later message, that message's
+//! turn ends (`TurnCompleted`, the reply not shown twice) and the queue is back in step. What
+//! this cannot guarantee: that one reply is credited to the right turn. A message sent but never
 //! acked is re-sent by the engine under the same `id` (the server acks it as a duplicate without
 //! running it twice); the re-sent turn gets a new turn id (`<client id>#<attempt>`), and its first
 //! text delta is a `Replace`, so partial text of the interrupted attempt is replaced, never
@@ -132,6 +137,9 @@ struct Queued {
     replace_next: bool,
     /// The reply's id, once a token or the final message named it.
     reply: Option<String>,
+    /// A dropped socket cut the turn (acked on an earlier connection): a reply streamed to it
+    /// on a later socket may be the next turn's, if the server lost this one in a restart.
+    cut: bool,
 }
 
 /// Bounds of the id maps (attempts, acked) and of the rings of ended messages and replies.
@@ -320,5 +328,7 @@ impl ChatV2 {
 mod tests;
 #[cfg(test)]
 mod tests_repeats;
+#[cfg(test)]
+mod tests_restart;
 #[cfg(test)]
 mod tests_wire;

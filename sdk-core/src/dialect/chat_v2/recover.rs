@@ -81,6 +81,12 @@ impl ChatV2 {
                 }
                 continue; // still running: the socket delivers the rest
             };
+            if entry.id.is_some() && self.reply_ended(entry.id.as_deref()) {
+                // Shown already, streamed live to the cut turn before this one (the server
+                // lost that turn): end this turn without showing its reply a second time.
+                self.end_answered_elsewhere(q, out);
+                continue;
+            }
             let reply = q
                 .reply
                 .clone()
@@ -99,6 +105,24 @@ impl ChatV2 {
             };
             self.complete(q.turn, reply, Some(entry.content.clone()), &frame, out);
         }
+    }
+
+    /// Ends a turn whose reply the history lists but which the app has already seen complete,
+    /// credited to an earlier turn: `TurnCompleted`, no second copy of the reply.
+    fn end_answered_elsewhere(&mut self, q: super::Queued, out: &mut Actions) {
+        let Some(q) = self.take_queued(&q.turn) else {
+            return;
+        };
+        let done = Event::TurnCompleted {
+            finish_reason: Some("stop".into()),
+            usage: None,
+        };
+        let d = Decoded::new(done)
+            .turn(q.turn.clone())
+            .conversation(self.session.clone())
+            .dedup(crate::ids::DedupKey::Id(format!("{}:end", q.turn)));
+        out.emit(d);
+        self.finish_queued(q, out);
     }
 
     /// Ends a cut turn the server finished without a reply while the socket was down.
@@ -126,7 +150,8 @@ impl ChatV2 {
             .turns
             .drain(..)
             .partition(|q| q.client_id.is_some_and(|c| acked.contains(&c)));
-        self.turns.extend(kept);
+        self.turns
+            .extend(kept.into_iter().map(|q| super::Queued { cut: true, ..q }));
         for q in lost {
             let why = match q.client_id {
                 Some(_) => "the connection dropped before the message was acknowledged",

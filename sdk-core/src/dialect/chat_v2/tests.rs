@@ -10,13 +10,13 @@ use crate::event::{AgentStatus, ErrorKind, Event, TextUpdate};
 use crate::io::CloseReason;
 use serde_json::json;
 
-fn f(v: serde_json::Value) -> String {
+pub(super) fn f(v: serde_json::Value) -> String {
     let mut v = v;
     v["session_id"] = json!("demo-session");
     v.to_string()
 }
 
-fn ready(d: &mut ChatV2) -> (ConnId, Actions) {
+pub(super) fn ready(d: &mut ChatV2) -> (ConnId, Actions) {
     let mut out = actions(1);
     d.connect(&ConnectContext::new(1, None), &mut out);
     let got = out.take();
@@ -32,13 +32,13 @@ fn ready(d: &mut ChatV2) -> (ConnId, Actions) {
     (conn, out)
 }
 
-fn feed(d: &mut ChatV2, conn: ConnId, frames: &[String], out: &mut Actions) {
+pub(super) fn feed(d: &mut ChatV2, conn: ConnId, frames: &[String], out: &mut Actions) {
     for text in frames {
         d.on_transport(TransportEvent::SocketText { conn, text }, out);
     }
 }
 
-fn ack(c: ClientId, user_msg: &str, duplicate: bool) -> String {
+pub(super) fn ack(c: ClientId, user_msg: &str, duplicate: bool) -> String {
     f(json!({"type":"ack","id": c.to_string(),"message_id": user_msg,"duplicate": duplicate}))
 }
 

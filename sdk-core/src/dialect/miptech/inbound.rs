@@ -63,11 +63,12 @@ impl Miptech {
             } => self.on_chunk(message_id, content, index, &frame, out),
             Inbound::ResponseComplete(c) => self.on_complete(c, &frame, out),
             Inbound::ToolStart {
+                message_id,
                 tool_id,
                 name,
                 args,
             } => {
-                let turn = self.turn_for(None, &frame, out);
+                let turn = self.turn_for(message_id.as_deref(), &frame, out);
                 let tool_id = tool_id.unwrap_or_else(|| format!("{turn}:{name}"));
                 let key = format!("tool:{tool_id}:start");
                 let args = (!args.is_null()).then_some(args);
@@ -79,20 +80,25 @@ impl Miptech {
                 .turn(turn);
                 out.emit(self.wrap(d, &frame, Some(key)));
             }
-            Inbound::ToolProgress { tool_id, message } => {
-                let turn = self.turn_for(None, &frame, out);
+            Inbound::ToolProgress {
+                message_id,
+                tool_id,
+                message,
+            } => {
+                let turn = self.turn_for(message_id.as_deref(), &frame, out);
                 let tool_id = tool_id.unwrap_or_else(|| format!("{turn}:tool"));
                 let key = format!("tool:{tool_id}:progress:{message}");
                 let d = Decoded::new(Event::ToolProgress { tool_id, message }).turn(turn);
                 out.emit(self.wrap(d, &frame, Some(key)));
             }
             Inbound::ToolEnd {
+                message_id,
                 tool_id,
                 name,
                 output,
                 error,
             } => {
-                let turn = self.turn_for(None, &frame, out);
+                let turn = self.turn_for(message_id.as_deref(), &frame, out);
                 let tool_id = tool_id
                     .or_else(|| name.map(|n| format!("{turn}:{n}")))
                     .unwrap_or_else(|| format!("{turn}:tool"));

@@ -393,4 +393,6 @@ mod tests_repeats;
 #[cfg(test)]
 mod tests_resume;
 #[cfg(test)]
+mod tests_tools;
+#[cfg(test)]
 mod tests_wire;

@@ -108,7 +108,7 @@ fn other_frames() {
         br#"{"type":"chat_joined","data":{"chat_id":"c"}}"#,
         br#"{"type":"processing","data":{"message_id":"m","stage":"retrieval","status":"processing"}}"#,
         br#"{"type":"typing_stop","data":{"user_id":"assistant"}}"#,
-        br#"{"type":"tool_call_start","data":{"tool_call_id":"t1","name":"lookup","arguments":{"q":"x"}}}"#,
+        br#"{"type":"tool_call_start","data":{"message_id":"m","tool_call_id":"t1","name":"lookup","arguments":{"q":"x"}}}"#,
         br#"{"type":"tool_call_complete","data":{"tool_call_id":"t1","result":{"ok":true}}}"#,
         br#"{"type":"pong"}"#,
         br#"{"type":"brand_new_event","data":{}}"#,
@@ -146,6 +146,7 @@ fn other_frames() {
     assert_eq!(
         kinds[5],
         Inbound::ToolStart {
+            message_id: Some("m".into()),
             tool_id: Some("t1".into()),
             name: "lookup".into(),
             args: json!({"q":"x"})
@@ -154,6 +155,7 @@ fn other_frames() {
     assert_eq!(
         kinds[6],
         Inbound::ToolEnd {
+            message_id: None,
             tool_id: Some("t1".into()),
             name: None,
             output: json!({"ok":true}),

@@ -74,17 +74,21 @@ pub(crate) enum Inbound {
     ResponseComplete(Completed),
     /// A tool call began (`tool_call_start`, `tool_start`, `tool_call_started`).
     ToolStart {
+        /// The user message whose turn runs the tool (`message_id`), when the frame names it.
+        message_id: Option<String>,
         tool_id: Option<String>,
         name: String,
         args: Value,
     },
     /// Progress of a tool call (`processing` with stage `tool_progress`).
     ToolProgress {
+        message_id: Option<String>,
         tool_id: Option<String>,
         message: String,
     },
     /// A tool call ended (`tool_call_complete`, `tool_end`, `tool_result`, ...).
     ToolEnd {
+        message_id: Option<String>,
         tool_id: Option<String>,
         name: Option<String>,
         output: Value,
@@ -210,7 +214,7 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
             }
         }
         "processing" | "ai_processing" => match (tool_stage(f), nested("tool")) {
-            (Some(stage), Some(tool)) => tool_frame(stage, &tool),
+            (Some(stage), Some(tool)) => tool_frame(stage, &tool, str_field(f, &["messageId"])),
             _ => Inbound::Processing {
                 message_id: str_field(f, &["messageId"]),
                 stage: str_field(f, &["stage", "step"]),
@@ -239,6 +243,7 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
         }
         "tool_call_start" | "tool_call_started" | "tool_start" | "tool_call" => {
             Inbound::ToolStart {
+                message_id: str_field(f, &["messageId"]),
                 tool_id: str_field(f, &["toolCallId", "toolId", "callId", "id"]),
                 name: str_field(f, &["name", "toolName", "tool"]).unwrap_or_else(|| "tool".into()),
                 args: f
@@ -254,6 +259,7 @@ fn classify(name: &str, f: &Map<String, Value>) -> Inbound {
         | "tool_result"
         | "tool_call_failed"
         | "tool_error" => Inbound::ToolEnd {
+            message_id: str_field(f, &["messageId"]),
             tool_id: str_field(f, &["toolCallId", "toolId", "callId", "id"]),
             name: str_field(f, &["name", "toolName", "tool"]),
             output: f
@@ -288,12 +294,14 @@ fn tool_stage(f: &Map<String, Value>) -> Option<&'static str> {
     }
 }
 
-/// A tool frame from its fields (`{id, name, args}`, `{id, message}`, `{id, output | error}`).
-fn tool_frame(stage: &str, t: &Map<String, Value>) -> Inbound {
+/// A tool frame from its fields (`{id, name, args}`, `{id, message}`, `{id, output | error}`);
+/// `message_id` is the `processing` frame's own `message_id` (the turn the tool belongs to).
+fn tool_frame(stage: &str, t: &Map<String, Value>, message_id: Option<String>) -> Inbound {
     let tool_id = str_field(t, &["id", "toolCallId", "toolId", "callId"]);
     let name = str_field(t, &["name", "toolName", "tool"]);
     match stage {
         "tool_call" => Inbound::ToolStart {
+            message_id,
             tool_id,
             name: name.unwrap_or_else(|| "tool".into()),
             args: t
@@ -303,10 +311,12 @@ fn tool_frame(stage: &str, t: &Map<String, Value>) -> Inbound {
                 .unwrap_or(Value::Null),
         },
         "tool_progress" => Inbound::ToolProgress {
+            message_id,
             tool_id,
             message: str_field(t, &["message", "progress", "status"]).unwrap_or_default(),
         },
         _ => Inbound::ToolEnd {
+            message_id,
             tool_id,
             name,
             output: t
