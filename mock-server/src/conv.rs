@@ -93,7 +93,8 @@ impl Drop for TurnTicket<'_> {
 impl Conv {
     /// The next place in the turn order, taken synchronously when the message arrives.
     pub fn take_ticket(&self) -> u64 {
-        self.tickets.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Waits until every earlier ticket's turn is done.
