@@ -28,7 +28,7 @@ use crate::conn::{Outcome, follow_turn};
 use crate::render::{Renderer, Style};
 use chatwire::Client;
 use chatwire::client::DialectKind;
-use chatwire::event::{Envelope, Event, TextChannel, TextUpdate};
+use chatwire::event::{Envelope, Event, Role, TextChannel, TextUpdate};
 use chatwire_mock::{FaultSpec, HttpErrorSpec, MockConfig, MockServer};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -352,7 +352,8 @@ fn check_server_side(mock: &MockServer, kind: DialectKind, row: &mut Row) {
 }
 
 /// The assistant text of the turn that ended last, as a UI shows it: appends at their offsets,
-/// snapshots replacing the text, messages of the turn in order.
+/// snapshots replacing the text, replies delivered whole (`Message`), messages of the turn in
+/// order.
 fn final_turn_text(events: &[Envelope]) -> String {
     let turn = events
         .iter()
@@ -365,21 +366,36 @@ fn final_turn_text(events: &[Envelope]) -> String {
         .iter()
         .filter(|e| turn.is_none() || e.turn_id == turn)
     {
-        if let Event::TextDelta {
-            channel: TextChannel::Text,
-            update,
-        } = &env.event
-        {
-            let key = env.message_id.clone();
-            if !texts.contains_key(&key) {
-                order.push(key.clone());
+        let key = env.message_id.clone();
+        match &env.event {
+            Event::TextDelta {
+                channel: TextChannel::Text,
+                update,
+            } => {
+                if !texts.contains_key(&key) {
+                    order.push(key.clone());
+                }
+                let text = texts.entry(key).or_default();
+                match update {
+                    TextUpdate::Append { text: t, .. } => text.push_str(t),
+                    TextUpdate::Replace { text: t } => *text = t.clone(),
+                    _ => {}
+                }
             }
-            let text = texts.entry(key).or_default();
-            match update {
-                TextUpdate::Append { text: t, .. } => text.push_str(t),
-                TextUpdate::Replace { text: t } => *text = t.clone(),
-                _ => {}
+            // A reply delivered whole (nothing of it streamed, e.g. recovered from a history):
+            // its text. After streamed text of the same message it is a second copy, and is
+            // added as one, so the check sees the reply shown twice.
+            Event::Message {
+                role: Role::Assistant,
+                content,
+                ..
+            } => {
+                if !texts.contains_key(&key) {
+                    order.push(key.clone());
+                }
+                texts.entry(key).or_default().push_str(content);
             }
+            _ => {}
         }
     }
     order
@@ -515,5 +531,36 @@ mod tests {
         let mut twice = events.clone();
         twice.push(end("t2"));
         assert_eq!(terminal_counts(&twice).get("t2"), Some(&2));
+    }
+
+    fn whole(turn: &str, message: &str, content: &str) -> Envelope {
+        let mut env = Envelope::new(
+            0,
+            0,
+            Event::Message {
+                role: Role::Assistant,
+                content: content.into(),
+                metadata: None,
+            },
+        );
+        env.turn_id = Some(turn.into());
+        env.message_id = Some(message.into());
+        env
+    }
+
+    #[test]
+    fn a_reply_delivered_whole_counts_once_and_after_its_stream_shows_twice() {
+        let events = vec![whole("t1", "m1", "You said: hi"), end("t1")];
+        assert_eq!(final_turn_text(&events), "You said: hi");
+        let streamed = TextUpdate::Append {
+            text: "You said: hi".into(),
+            offset: 0,
+        };
+        let events = vec![
+            delta("t1", "m1", streamed),
+            whole("t1", "m1", "You said: hi"),
+            end("t1"),
+        ];
+        assert_eq!(final_turn_text(&events), "You said: hiYou said: hi");
     }
 }

@@ -23,8 +23,8 @@ async fn run_cli(args: Vec<String>) -> Output {
     .unwrap()
 }
 
-/// The assistant text a consumer of the NDJSON assembles (appends and snapshot replaces, per
-/// message, ignoring turns that failed and were retried).
+/// The assistant text a consumer of the NDJSON assembles (appends and snapshot replaces, and
+/// replies delivered whole as `message`, ignoring turns that failed and were retried).
 fn assembled(lines: &[Value]) -> String {
     let last_turn = lines.last().and_then(|l| l.get("turnId")).cloned();
     let mut text = String::new();
@@ -33,6 +33,12 @@ fn assembled(lines: &[Value]) -> String {
             continue;
         }
         let event = &line["event"];
+        if event["type"] == "message" && event["role"] == "assistant" {
+            // a reply delivered whole (nothing of it streamed); after streamed text of the same
+            // reply it is a second copy, added as one so the assertion catches it
+            text.push_str(event["content"].as_str().unwrap());
+            continue;
+        }
         if event["type"] != "textDelta" || event["channel"] != "text" {
             continue;
         }
