@@ -99,10 +99,12 @@ async fn half_open_found_by_heartbeat(kind: DialectKind) {
         .pong_timeout(Duration::from_millis(150))
         .idle_timeout(Duration::from_millis(400));
     // Dialects without a heartbeat find the stalled request by its timeout: Parlant's long-poll
-    // allows `wait_for_data` + 15 s (1 s is the smallest wait), an OpenAI completion `timeout_ms`.
+    // allows `wait_for_data` + 15 s (1 s is the smallest wait); an OpenAI completion that stops
+    // streaming mid-turn is found by `idle_timeout` (else by its `timeout_ms`).
     let (b, found_by): (_, &[&str]) = match kind {
         DialectKind::Parlant => (b.param("wait_for_data", "1"), &["timed out"]),
-        DialectKind::Openai => (b.param("timeout_ms", "1500"), &["timed out"]),
+        // an OpenAI reply stream that stalls mid-turn is found by `idle_timeout` first
+        DialectKind::Openai => (b.param("timeout_ms", "1500"), &["timed out", "idle"]),
         _ => (b, &["ping", "idle"]),
     };
     let mut s = Session::start(b);
