@@ -72,19 +72,26 @@ impl SharedStats {
     }
 
     pub(crate) fn load(&self) -> SessionStats {
-        let v: Vec<u64> = self
+        let [
+            sent,
+            acked,
+            failed,
+            events,
+            reconnects,
+            queued,
+            duplicates_dropped,
+        ] = self
             .values
-            .iter()
-            .map(|s| s.load(Ordering::Relaxed))
-            .collect();
+            .each_ref()
+            .map(|slot| slot.load(Ordering::Relaxed));
         SessionStats {
-            sent: v[0],
-            acked: v[1],
-            failed: v[2],
-            events: v[3],
-            reconnects: v[4],
-            queued: v[5],
-            duplicates_dropped: v[6],
+            sent,
+            acked,
+            failed,
+            events,
+            reconnects,
+            queued,
+            duplicates_dropped,
         }
     }
 }
