@@ -131,6 +131,18 @@ async function openai(text) {
   return s;
 }
 
+async function aiSdk(text, chat) {
+  const s = new Script();
+  // the body `DefaultChatTransport` posts; a fresh chat per seed (the mock answers a known
+  // message id of a chat with the reply it already ran)
+  const body = { id: chat, messages: [{ id: CID, role: 'user', parts: [{ type: 'text', text }] }],
+    trigger: 'submit-message', messageId: CID };
+  await s.stream('/api/chat', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  }, (all) => all.includes('[DONE]'));
+  return s;
+}
+
 async function miptech(text) {
   const s = new Script();
   const tenant = { 'X-Tenant-ID': 'demo-tenant' };
@@ -179,7 +191,7 @@ async function parlant(text) {
   return s;
 }
 
-const recorders = { native, chat_v2: chatV2, openai, miptech, chat_interfaces: chatInterfaces, parlant };
+const recorders = { native, chat_v2: chatV2, openai, ai_sdk: aiSdk, miptech, chat_interfaces: chatInterfaces, parlant };
 const only = process.argv[3];
 for (const [target, record] of Object.entries(recorders)) {
   if (only && only !== target) continue;

@@ -47,6 +47,8 @@ pub enum Target {
     Parlant,
     /// SSE chat completions.
     Openai,
+    /// The AI SDK's UI message stream over SSE.
+    AiSdk,
 }
 
 const BASE: &str = "http://127.0.0.1:9";
@@ -64,6 +66,7 @@ impl Target {
             }
             Target::Parlant => Box::new(parlant::Parlant::from_params(BASE, &params)),
             Target::Openai => Box::new(openai::OpenAi::from_params(BASE, &params)),
+            Target::AiSdk => Box::new(ai_sdk::AiSdk::from_params(BASE, &params, 0)),
         }
     }
 }
@@ -357,13 +360,14 @@ fn parse_response(payload: &[u8]) -> (u16, Vec<(String, String)>, &[u8]) {
 mod tests {
     use super::*;
 
-    const TARGETS: [(&str, Target); 6] = [
+    const TARGETS: [(&str, Target); 7] = [
         ("native", Target::Native),
         ("miptech", Target::Miptech),
         ("chat_v2", Target::ChatV2),
         ("chat_interfaces", Target::ChatInterfaces),
         ("parlant", Target::Parlant),
         ("openai", Target::Openai),
+        ("ai_sdk", Target::AiSdk),
     ];
 
     #[test]

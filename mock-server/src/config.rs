@@ -162,7 +162,7 @@ impl MockConfig {
         self
     }
 
-    /// Require this bearer token on openai requests, native `hello`s and chat-v2 sockets.
+    /// Require this bearer token on openai and ai-sdk requests, native `hello`s and chat-v2 sockets.
     ///
     /// ```
     /// // Clients must send `Authorization: Bearer t0ken` (native: or `token` in `hello`).

@@ -1,4 +1,4 @@
-//! The six dialects, how a request path maps to one, and each dialect's error body, so that
+//! The seven dialects, how a request path maps to one, and each dialect's error body, so that
 //! every failure (bad input, auth, injected 429/500/503) reaches the client in the shape the
 //! real backend would use.
 
@@ -29,17 +29,21 @@ pub enum Dialect {
     /// chatwire's native WebSocket protocol (`/native/v1/ws`).
     #[serde(rename = "native")]
     Native,
+    /// The AI SDK's UI message stream (`/api/chat`, `/api/chat/{id}/stream`).
+    #[serde(rename = "ai-sdk")]
+    AiSdk,
 }
 
 impl Dialect {
     /// Every dialect, in documentation order.
-    pub const ALL: [Dialect; 6] = [
+    pub const ALL: [Dialect; 7] = [
         Dialect::Miptech,
         Dialect::ChatV2,
         Dialect::ChatInterfaces,
         Dialect::Parlant,
         Dialect::OpenAi,
         Dialect::Native,
+        Dialect::AiSdk,
     ];
 
     /// The dialect's name on the wire and in fault specs (`"chat-v2"`, ...).
@@ -51,6 +55,7 @@ impl Dialect {
             Dialect::Parlant => "parlant",
             Dialect::OpenAi => "openai",
             Dialect::Native => "native",
+            Dialect::AiSdk => "ai-sdk",
         }
     }
 
@@ -73,6 +78,8 @@ impl Dialect {
             Some(Dialect::OpenAi)
         } else if path.starts_with("/native/") {
             Some(Dialect::Native)
+        } else if path == "/api/chat" || path.starts_with("/api/chat/") {
+            Some(Dialect::AiSdk)
         } else {
             None
         }
@@ -151,7 +158,7 @@ impl ApiError {
                 "message": self.message,
                 "retryable": self.retryable,
             }),
-            None => json!({ "error": self.message, "code": self.code }),
+            Some(Dialect::AiSdk) | None => json!({ "error": self.message, "code": self.code }),
         }
     }
 
@@ -215,6 +222,12 @@ mod tests {
             Some(Dialect::OpenAi)
         );
         assert_eq!(Dialect::for_path("/native/v1/ws"), Some(Dialect::Native));
+        assert_eq!(Dialect::for_path("/api/chat"), Some(Dialect::AiSdk));
+        assert_eq!(
+            Dialect::for_path("/api/chat/c-1/stream"),
+            Some(Dialect::AiSdk)
+        );
+        assert_eq!(Dialect::for_path("/api/chatter"), None);
         assert_eq!(Dialect::for_path("/_mock/faults"), None);
     }
 

@@ -87,6 +87,30 @@ impl Hub {
             .clone()
     }
 
+    /// The conversation that answers a message: the one `index` recorded under `key` (a re-send
+    /// of the same message gets the same reply), or a new one named `{prefix}-{n}`, recorded
+    /// there when there is a key. The flag says the conversation is new (its turn must start).
+    pub(crate) fn conv_for_key(
+        &self,
+        dialect: Dialect,
+        index: &Conv,
+        key: Option<&str>,
+        prefix: &str,
+    ) -> (Arc<Conv>, bool) {
+        let known = key
+            .and_then(|k| index.meta(k))
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .and_then(|id| self.get(dialect, &id));
+        if let Some(conv) = known {
+            return (conv, false);
+        }
+        let id = self.next_id(prefix);
+        if let Some(k) = key {
+            index.set_meta(k, serde_json::Value::String(id.clone()));
+        }
+        (self.conv(dialect, &id), true)
+    }
+
     /// Records a received message; a repeat of a known client id in the same conversation
     /// increments its `times_received` instead. Returns whether it was new.
     pub fn record(

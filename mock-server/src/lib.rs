@@ -3,8 +3,8 @@
 //!
 //! Use it in-process with [`spawn`] or as the `chatwire-mock` binary. Defaults need no
 //! configuration: any miptech tenant (e.g. `demo-tenant`), chat-interfaces slug (e.g. `demo`),
-//! Parlant agent (default `demo-agent`), OpenAI model (e.g. `mock-gpt`), chat-v2 session and
-//! native conversation works; API keys and bearer tokens are checked only when configured.
+//! Parlant agent (default `demo-agent`), OpenAI model (e.g. `mock-gpt`), chat-v2 session, AI SDK
+//! chat id and native conversation works; API keys and bearer tokens are checked only when configured.
 //!
 //! | dialect | routes | details |
 //! |---|---|---|
@@ -14,6 +14,7 @@
 //! | `chat-v2` | WS `/v2/chat/{session_id}`, `POST /v2/chat` | [`chat_v2`] |
 //! | `chat-interfaces` | `/api/public/chat-interfaces/{slug}/...` (sessions, messages, stream, history, upload) | [`chat_interfaces`] |
 //! | `parlant` | `/sessions`, `/sessions/{id}/events`, `/agents` | [`parlant`] |
+//! | `ai-sdk` | `POST /api/chat`, `GET /api/chat/{chat_id}/stream` | [`ai_sdk`] |
 //! | control | `/_mock/faults`, `/_mock/restart`, `/_mock/received`, `/_mock/reset` | [`control`] |
 //!
 //! Each dialect module documents its exact routes, JSON fields and event names; the scripted
@@ -34,12 +35,14 @@
 //! ```
 
 pub mod agent;
+pub mod ai_sdk;
 pub mod chat_interfaces;
 pub mod chat_v2;
 mod config;
 mod conn;
 pub mod control;
 mod conv;
+mod cors;
 mod dialect;
 pub mod faults;
 mod hub;

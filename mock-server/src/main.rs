@@ -48,7 +48,7 @@ struct Args {
     /// Require this X-API-Key (miptech).
     #[arg(long)]
     api_key: Option<String>,
-    /// Require this bearer token (openai, native, chat-v2).
+    /// Require this bearer token (openai, ai-sdk, native, chat-v2).
     #[arg(long)]
     bearer_token: Option<String>,
     /// Accept only these miptech tenants (repeatable).

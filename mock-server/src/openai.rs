@@ -149,22 +149,10 @@ async fn completions(
     );
     let index = hub.conv(Dialect::OpenAi, &format!("user:{}", ask.conversation));
     let meta_key = key.as_ref().map(|k| format!("idem:{k}"));
-    let known = meta_key
-        .as_deref()
-        .and_then(|k| index.meta(k))
-        .and_then(|v| v.as_str().map(str::to_owned));
-    let conv = match known.and_then(|id| hub.get(Dialect::OpenAi, &id)) {
-        Some(conv) => conv,
-        None => {
-            let id = hub.next_id("chatcmpl");
-            if let Some(k) = &meta_key {
-                index.set_meta(k, json!(id));
-            }
-            let conv = hub.conv(Dialect::OpenAi, &id);
-            start(&shared, &conv, &ask, key);
-            conv
-        }
-    };
+    let (conv, fresh) = hub.conv_for_key(Dialect::OpenAi, &index, meta_key.as_deref(), "chatcmpl");
+    if fresh {
+        start(&shared, &conv, &ask, key);
+    }
     if ask.stream {
         let plan = shared.faults.conn_plan(Dialect::OpenAi);
         let (wire, stream) = outlet::sse_channel();

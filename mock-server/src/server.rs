@@ -1,5 +1,6 @@
-//! The server: shared state, the router with every dialect's routes and the fault middleware
-//! (which also tags each connection with the dialects it served, for scoped restarts),
+//! The server: shared state, the router with every dialect's routes, the CORS middleware
+//! ([`crate::cors`]) and the fault middleware (which also tags each connection with the dialects
+//! it served, for scoped restarts),
 //! [`spawn`], and the [`MockServer`] handle (address, control methods, shutdown on drop).
 
 use std::net::SocketAddr;
@@ -22,7 +23,9 @@ use crate::dialect::{ApiError, Dialect};
 use crate::faults::{FaultSpec, Faults};
 use crate::hub::{Hub, Received};
 use crate::restart::{ConnTags, RestartTimer, weak_restart};
-use crate::{MockError, chat_interfaces, chat_v2, control, miptech, native, openai, parlant};
+use crate::{
+    MockError, ai_sdk, chat_interfaces, chat_v2, control, cors, miptech, native, openai, parlant,
+};
 
 /// State shared by every handler.
 pub(crate) struct Shared {
@@ -354,12 +357,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(chat_v2::routes())
         .merge(chat_interfaces::routes())
         .merge(parlant::routes())
+        .merge(ai_sdk::routes())
         .merge(control::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             fault_layer,
         ))
+        // Outermost: a preflight is answered before any fault applies.
+        .layer(axum::middleware::from_fn(cors::cors_layer))
         .with_state(shared)
 }
 

@@ -58,7 +58,7 @@ async fn binary_serves_and_stops_on_sigterm() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["dialects"].as_array().unwrap().len(), 6);
+    assert_eq!(health["dialects"].as_array().unwrap().len(), 7);
     let done: serde_json::Value = http()
         .post(format!("{url}/v1/chat/completions"))
         .json(&serde_json::json!({"messages": [{"role": "user", "content": "bin"}]}))

@@ -28,6 +28,9 @@ use tokio::sync::watch;
 pub const SCENARIO_GUARD: Duration = Duration::from_secs(60);
 /// Default deadline of a wait and of a command's result.
 const WAIT: Duration = Duration::from_secs(10);
+/// Deadline of the `init` result: it includes starting the runner's platform (a JVM, a page in
+/// a browser), which takes seconds on a busy machine before the client exists.
+const INIT_WAIT: Duration = Duration::from_secs(30);
 
 /// The result of one scenario run.
 #[derive(Debug, Clone)]
@@ -40,6 +43,11 @@ pub struct Outcome {
     pub trace: Vec<TraceLine>,
     /// How long it took.
     pub duration: Duration,
+    /// Set when the runner's platform cannot run this scenario at all: its client refused the
+    /// `init` line's options with `UNSUPPORTED` (for example a browser, which cannot do what the
+    /// options ask). The reason is the runner's message; such a run is neither passed nor failed,
+    /// and `chatwire-scenario run` prints it as "not applicable on this platform".
+    pub not_applicable: Option<String>,
 }
 
 /// `tests/scenarios/` of this repository.
@@ -95,12 +103,31 @@ pub async fn run_scenario(scenario: &Scenario, runner: &str) -> Outcome {
                 .push(format!("runner stderr (last lines):\n{tail}"));
         }
     }
+    let not_applicable = init_refusal(&trace);
+    if not_applicable.is_some() {
+        run.failures.clear();
+    }
     Outcome {
         name: scenario.name.clone(),
         failures: run.failures,
         trace,
         duration: start.elapsed(),
+        not_applicable,
     }
+}
+
+/// The message of an `init` refused with `UNSUPPORTED`, if the runner refused it so.
+fn init_refusal(trace: &[TraceLine]) -> Option<String> {
+    trace.iter().find_map(|line| match line {
+        TraceLine::Result {
+            op,
+            ok: false,
+            code: Some(code),
+            message,
+            ..
+        } if op == "init" && code == "UNSUPPORTED" => Some(message.clone().unwrap_or_default()),
+        _ => None,
+    })
 }
 
 #[derive(Default)]
@@ -124,7 +151,14 @@ impl Run {
         options["baseUrl"] = Value::String(mock.base_url());
         self.start_runner(runner)?;
         let init = json!({"op": "init", "options": options, "tokens": s.tokens});
-        self.command("init".into(), init, None).await?;
+        self.command_within("init".into(), init, None, INIT_WAIT)
+            .await?;
+        if init_refusal(&self.snapshot()).is_some() {
+            // Not applicable on the runner's platform: close and stop, nothing to judge.
+            let close = json!({"op": "close"});
+            let _ = self.command("the final close".into(), close, None).await;
+            return Err(());
+        }
         let mut closed = false;
         for (index, step) in s.steps.iter().enumerate() {
             self.push(TraceLine::Step {
@@ -334,11 +368,17 @@ impl Run {
     }
 
     /// Writes one command and waits for its result.
-    async fn command(
+    async fn command(&mut self, what: String, cmd: Value, code: Option<String>) -> Result<(), ()> {
+        self.command_within(what, cmd, code, WAIT).await
+    }
+
+    /// Writes one command and waits up to `deadline` for its result.
+    async fn command_within(
         &mut self,
         what: String,
         mut cmd: Value,
         code: Option<String>,
+        deadline: Duration,
     ) -> Result<(), ()> {
         let id = self.next_id;
         self.next_id += 1;
@@ -357,7 +397,7 @@ impl Run {
                 .push(format!("{what}: cannot write to the runner: {e}"));
             return Err(());
         }
-        self.wait(&what, WAIT, move |lines, _| {
+        self.wait(&what, deadline, move |lines, _| {
             lines
                 .iter()
                 .any(|l| matches!(l, TraceLine::Result { id: i, .. } if *i == id))

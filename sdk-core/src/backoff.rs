@@ -6,10 +6,17 @@
 //! 2000ms, rate_limit: min 5000ms, platform_initializing: min 2000ms, network_error: min 3000ms").
 //! The bounds are strict: where a floor binds the jitter only goes upwards from it, where the
 //! restart ceiling binds only downwards, so no draw crosses a bound. A server hint (`Retry-After`,
-//! SSE `retry:`) wins over the schedule: the delay is never shorter than the hint, and only
-//! jittered upwards from it. The result is never zero unless `min_delay` is zero.
+//! SSE `retry:`, a `goodbye` frame's `retry_after_ms`) wins over the schedule: the delay is never
+//! shorter than the hint, and only jittered upwards from it, over at least [`HINT_SPREAD`] of
+//! the hint (a hint is usually sent to every client at once: a thousand clients told "come back
+//! in 1 s" arrive over 500 ms, not over the 200 ms the default 20 % jitter would give). A policy
+//! with `jitter: 0` gets no spread at all. The result is never zero unless `min_delay` is zero.
 
 use std::time::Duration;
+
+/// The least upward spread of a hinted delay, relative to the hint (when jitter is on): hinted
+/// delays fall in `[hint, hint * (1 + max(jitter, HINT_SPREAD)))`.
+pub const HINT_SPREAD: f64 = 0.5;
 
 /// Why the previous connection attempt failed, as far as the retry decision cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,8 +113,16 @@ impl BackoffPolicy {
         };
         let exponential = self.exponential(attempt);
         let delay = match hint {
-            // A hint is a floor: jitter only upwards so no client retries before it was told to.
-            Some(hint) => scale(hint, 1.0 + jitter * unit),
+            // A hint is a floor: jitter only upwards so no client retries before it was told to,
+            // and over at least HINT_SPREAD, since a hint usually reaches every client at once.
+            Some(hint) => {
+                let spread = if jitter > 0.0 {
+                    jitter.max(HINT_SPREAD)
+                } else {
+                    0.0
+                };
+                scale(hint, 1.0 + spread * unit)
+            }
             None => self.bend(exponential, jitter, unit, context),
         };
         delay.max(self.min_delay)
@@ -226,10 +241,33 @@ mod tests {
         for unit in [0.0, 0.3, 0.99] {
             let d = p.delay(1, unit, RetryContext::RateLimited, hint);
             assert!(
-                d >= Duration::from_secs(7) && d <= Duration::from_millis(8400),
+                d >= Duration::from_secs(7) && d <= Duration::from_millis(10_500),
                 "{d:?}"
             );
         }
+        // Spread over half the hint with the default 20 % jitter; none with jitter off.
+        assert_eq!(
+            p.delay(
+                1,
+                1.0,
+                RetryContext::ServerRestart,
+                Some(Duration::from_secs(1))
+            ),
+            Duration::from_millis(1500)
+        );
+        let still = BackoffPolicy {
+            jitter: 0.0,
+            ..BackoffPolicy::default()
+        };
+        assert_eq!(
+            still.delay(
+                1,
+                0.9,
+                RetryContext::ServerRestart,
+                Some(Duration::from_secs(1))
+            ),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -391,7 +429,7 @@ mod tests {
                 let hint = Duration::from_millis(hint_ms);
                 let d = p.delay(attempt, unit, context, Some(hint));
                 prop_assert!(d >= hint.max(Duration::from_millis(1)));
-                prop_assert!(d <= hint.mul_f64(1.2) + Duration::from_millis(1));
+                prop_assert!(d <= hint.mul_f64(1.0 + HINT_SPREAD) + Duration::from_millis(1));
             }
 
             /// Any policy, any input: no panic, no overflow, monotone in the random draw.

@@ -89,7 +89,9 @@ pub struct Config {
     pub delta_coalesce: Duration,
     /// Resume position to start from (e.g. persisted by the app from `Envelope::cursor`).
     pub resume_cursor: Option<Cursor>,
-    /// Keep the original wire event in `Envelope::raw` (default true).
+    /// Keep the original wire event in `Envelope::raw` of every event (default false: only
+    /// `Event::Unknown` carries it, since the wire event is all an app has of those). Off, the
+    /// inbound path builds no JSON tree for events the model describes.
     pub keep_raw: bool,
 }
 
@@ -117,7 +119,7 @@ impl Default for Config {
             lazy_connect: true,
             delta_coalesce: Duration::ZERO,
             resume_cursor: None,
-            keep_raw: true,
+            keep_raw: false,
         }
     }
 }

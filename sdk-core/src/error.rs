@@ -29,7 +29,11 @@ pub enum EngineError {
     #[error("the client is closed")]
     Closed,
     /// `now` is earlier than a previous `now` (the driver's clock must be monotonic).
-    #[error("time went backwards: {now:?} is before {last:?}")]
+    #[error(
+        "time went backwards: {} ms is before {} ms",
+        now.as_millis(),
+        last.as_millis()
+    )]
     TimeWentBackwards {
         /// The offending instant.
         now: Instant,
@@ -151,8 +155,9 @@ pub enum BuildError {
     /// `tokenProvider` is set but the client was given no token provider function.
     #[error("tokenProvider is set but no token provider function was given")]
     TokenProviderMissing,
-    /// The dialect's codec is not part of this build.
-    #[error("the {0} dialect is not available in this build")]
+    /// The dialect's codec is not part of this build: its cargo feature `dialect-<name>` is off
+    /// (an npm entry point such as `chatwire/openai` holds one dialect only).
+    #[error("the {0} dialect is not compiled into this build (cargo feature dialect-{0})")]
     DialectUnavailable(DialectKind),
     /// No async runtime is running, or the network stack could not be set up.
     #[error("{0}")]

@@ -19,6 +19,7 @@ use crate::state::ConnectionState;
 use serde::{Deserialize, Serialize};
 
 /// One event delivered to the app, with its position and identifiers.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -75,6 +76,7 @@ impl Envelope {
 }
 
 /// A normalized chat event. New variants may be added in minor releases.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
@@ -232,6 +234,32 @@ pub enum Event {
         error: String,
     },
 
+    // ---- structured content ----
+    /// A structured part of the reply that is neither text nor a tool call: app-defined data
+    /// (`data-<name>` in the AI SDK's UI message stream), a cited source (`source-url`,
+    /// `source-document`), a file (`file`), message metadata. `name` is the part's type as the
+    /// backend names it; `data` is its content.
+    ///
+    /// ```
+    /// use chatwire::event::Event;
+    /// let e = Event::Data {
+    ///     name: "data-weather".into(),
+    ///     id: Some("w-1".into()),
+    ///     data: serde_json::json!({"city": "Paris", "temp": 21}),
+    /// };
+    /// assert_eq!(e.type_name(), "data");
+    /// ```
+    Data {
+        /// The part's type (`data-weather`, `source-url`, `file`, ...).
+        name: String,
+        /// The part's id, when it has one: a later part with the same `name` and `id` updates it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The content.
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+
     // ---- audio ----
     /// Speech-to-text output.
     Transcript {
@@ -304,6 +332,7 @@ impl Event {
             Event::ToolProgress { .. } => "toolProgress",
             Event::ToolCompleted { .. } => "toolCompleted",
             Event::ToolFailed { .. } => "toolFailed",
+            Event::Data { .. } => "data",
             Event::Transcript { .. } => "transcript",
             Event::AudioChunk { .. } => "audioChunk",
             Event::Typing { .. } => "typing",
@@ -329,6 +358,7 @@ impl Event {
 
 /// Delivery status of an outbound message: `Queued -> Sent -> Acked`, or `Failed` at any point.
 /// For dialects without acknowledgements, `Sent` is the last status.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "kind",
@@ -351,6 +381,7 @@ pub enum DeliveryStatus {
 }
 
 /// Why an outbound message failed.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -370,6 +401,7 @@ pub enum FailReason {
 }
 
 /// What the agent is doing.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "kind",
@@ -393,6 +425,7 @@ pub enum AgentStatus {
 }
 
 /// Token usage of a turn.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -427,6 +460,7 @@ impl Usage {
 }
 
 /// Why a turn failed.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -455,6 +489,7 @@ impl TurnError {
 }
 
 /// Category of a turn failure. All but `Server` are synthesized by the engine.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -474,6 +509,7 @@ pub enum TurnErrorCode {
 }
 
 /// Message author.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -489,6 +525,7 @@ pub enum Role {
 }
 
 /// Which text stream of a message a delta belongs to.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -500,6 +537,7 @@ pub enum TextChannel {
 }
 
 /// How to apply streamed text to the message being displayed.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "kind",
@@ -524,6 +562,7 @@ pub enum TextUpdate {
 }
 
 /// Category of an [`Event::Error`].
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

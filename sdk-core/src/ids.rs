@@ -100,36 +100,130 @@ impl fmt::Display for RequestId {
 /// Parlant offset, a history timestamp. The engine stores the latest one it delivered and hands it
 /// back to the dialect when it reconnects. Serialised as a plain string.
 ///
+/// A sequence number ([`Cursor::seq`]) is held inline, so remembering one per event costs no
+/// heap allocation; it compares, hashes and serialises exactly like its decimal text.
+///
 /// ```
 /// use chatwire::Cursor;
 /// let c = Cursor::new("17");
 /// assert_eq!(c.as_str(), "17");
 /// assert_eq!(serde_json::to_string(&c).unwrap(), "\"17\"");
+/// assert_eq!(Cursor::seq(17), c);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Cursor(String);
+#[derive(Clone)]
+pub struct Cursor(CursorRepr);
+
+#[derive(Clone)]
+enum CursorRepr {
+    Text(String),
+    /// The decimal digits of a `u64` (at most 20), left-aligned.
+    Seq {
+        digits: [u8; 20],
+        len: u8,
+    },
+}
 
 impl Cursor {
     /// A cursor from its textual form.
     pub fn new(s: impl Into<String>) -> Cursor {
-        Cursor(s.into())
+        Cursor(CursorRepr::Text(s.into()))
+    }
+
+    /// A cursor that is a sequence number, in decimal (no allocation).
+    ///
+    /// ```
+    /// use chatwire::Cursor;
+    /// assert_eq!(Cursor::seq(0).as_str(), "0");
+    /// assert_eq!(Cursor::seq(u64::MAX).as_str(), "18446744073709551615");
+    /// ```
+    pub fn seq(n: u64) -> Cursor {
+        let mut rev = [0u8; 20];
+        let (mut n, mut len) = (n, 0);
+        loop {
+            rev[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut digits = [0u8; 20];
+        for (d, r) in digits.iter_mut().zip(rev[..len].iter().rev()) {
+            *d = *r;
+        }
+        Cursor(CursorRepr::Seq {
+            digits,
+            len: len as u8, // at most 20
+        })
     }
 
     /// The textual form.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            CursorRepr::Text(s) => s,
+            // ASCII digits only, written by `seq`: never invalid UTF-8.
+            CursorRepr::Seq { digits, len } => {
+                std::str::from_utf8(&digits[..usize::from(*len)]).unwrap_or_default()
+            }
+        }
     }
 
     /// The textual form, by value.
     pub fn into_string(self) -> String {
-        self.0
+        match self.0 {
+            CursorRepr::Text(s) => s,
+            CursorRepr::Seq { .. } => self.as_str().to_string(),
+        }
+    }
+}
+
+impl PartialEq for Cursor {
+    fn eq(&self, other: &Cursor) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Cursor {}
+
+impl std::hash::Hash for Cursor {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Cursor {
+    fn partial_cmp(&self, other: &Cursor) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Cursor {
+    fn cmp(&self, other: &Cursor) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Cursor").field(&self.as_str()).finish()
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Cursor, D::Error> {
+        String::deserialize(deserializer).map(Cursor::new)
     }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -158,13 +252,20 @@ pub enum DedupKey {
 impl DedupKey {
     /// A stable 64-bit fingerprint of the key (FNV-1a over a type tag and the value).
     pub fn fingerprint(&self) -> u64 {
-        let (tag, bytes): (u8, std::borrow::Cow<'_, [u8]>) = match self {
-            DedupKey::Id(s) => (1, s.as_bytes().into()),
-            DedupKey::Seq(n) => (2, n.to_le_bytes().to_vec().into()),
-            DedupKey::Hash(h) => (3, h.to_le_bytes().to_vec().into()),
+        let number;
+        let (tag, bytes): (u8, &[u8]) = match self {
+            DedupKey::Id(s) => (1, s.as_bytes()),
+            DedupKey::Seq(n) => {
+                number = n.to_le_bytes();
+                (2, &number)
+            }
+            DedupKey::Hash(h) => {
+                number = h.to_le_bytes();
+                (3, &number)
+            }
         };
         let mut h = fnv1a(0xcbf2_9ce4_8422_2325, &[tag]);
-        h = fnv1a(h, &bytes);
+        h = fnv1a(h, bytes);
         // final avalanche (splitmix64 finalizer) so nearby sequence numbers spread in the table
         let mut z = h;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -208,5 +309,28 @@ mod tests {
         let c = DedupKey::Hash(1).fingerprint();
         assert!(a != b && a != c && b != c);
         assert_eq!(a, DedupKey::Seq(1).fingerprint());
+    }
+
+    #[test]
+    fn sequence_cursors_behave_like_their_text() {
+        use std::collections::HashSet;
+        for n in [0, 7, 10, 99, 1_000_000, u64::MAX] {
+            let text = Cursor::new(n.to_string());
+            let seq = Cursor::seq(n);
+            assert_eq!(seq.as_str(), text.as_str());
+            assert_eq!(seq, text);
+            assert_eq!(seq.cmp(&text), std::cmp::Ordering::Equal);
+            assert_eq!(format!("{seq:?}"), format!("{text:?}"));
+            assert_eq!(
+                serde_json::to_string(&seq).unwrap(),
+                serde_json::to_string(&text).unwrap()
+            );
+            assert_eq!(seq.clone().into_string(), n.to_string());
+            let set: HashSet<Cursor> = [seq, text].into_iter().collect();
+            assert_eq!(set.len(), 1);
+        }
+        assert!(Cursor::seq(9) > Cursor::seq(10)); // textual order, as before
+        let back: Cursor = serde_json::from_str("\"42\"").unwrap();
+        assert_eq!(back, Cursor::seq(42));
     }
 }

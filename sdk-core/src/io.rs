@@ -231,8 +231,9 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// `true`: deliver the body incrementally (`HttpChunk`s, then `HttpEnd`), e.g. for SSE.
     pub streaming: bool,
-    /// Give up (and report `HttpFailed`) after this long, when set. Long-polls set it above the
-    /// server's wait; the engine applies its own connect timeout independently.
+    /// The request's total deadline, when set (long-polls set it above the server's wait). The
+    /// engine enforces it: when it passes, the engine outputs `CancelHttp` and fails the request
+    /// itself; drivers set no timer of their own. Informational for drivers.
     pub timeout_ms: Option<u64>,
 }
 

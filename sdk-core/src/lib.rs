@@ -92,10 +92,20 @@ pub mod event;
 pub mod ids;
 pub mod io;
 pub mod options;
+// A build with some dialects uses only part of it.
+#[cfg_attr(not(feature = "all-dialects"), allow(dead_code))]
+pub(crate) mod seqmap;
 pub mod session;
 pub mod sse;
 pub mod state;
 pub mod time;
+#[cfg(feature = "uniffi")]
+pub mod uniffi_types;
+
+// The uniffi namespace of the event model (feature `uniffi`; see `uniffi_types`). It must sit at
+// the crate root: the derives refer to `crate::UniFfiTag`.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("chatwire_core");
 
 #[cfg(feature = "tokio")]
 pub use client::Client;

@@ -20,6 +20,7 @@ use std::time::Duration;
 /// assert!(ConnectionState::Ready.can_transition_to(s));
 /// assert!(!ConnectionState::Closed.can_transition_to(ConnectionState::Connecting));
 /// ```
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(
     tag = "kind",

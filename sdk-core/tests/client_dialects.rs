@@ -150,6 +150,7 @@ dialect_tests! {
     chat_interfaces: DialectKind::ChatInterfaces, 4;
     parlant: DialectKind::Parlant, 5;
     openai: DialectKind::Openai, 6;
+    ai_sdk: DialectKind::AiSdk, 7;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

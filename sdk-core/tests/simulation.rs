@@ -4,7 +4,7 @@
 //! dialect's codec against a scripted server model of the backend (`sim/models/`) under the
 //! faults its transport can have, in short, flapping and long seeds, and prints
 //! `simulation[<dialect>]: <N> seeds, <V> violations` (default 500 seeds, the first 2 of them
-//! long runs of 2,000 messages; 600 for openai), with a count per kind of violation.
+//! long runs of 2,000 messages; 600 for openai and ai-sdk), with a count per kind of violation.
 //!
 //! - `CHATWIRE_SIM_SEEDS=100000 cargo test -p chatwire --release --test simulation -- --nocapture`
 //!   runs more seeds (default 2000 native, 500 per dialect).
@@ -97,13 +97,17 @@ fn simulation() {
 /// Runs the multi-dialect suite for `dialect` and prints `simulation[<dialect>]: N seeds, V
 /// violations`. `CHATWIRE_SIM_SEEDS` sets the number of seeds (default 500), the first
 /// `CHATWIRE_SIM_LONG` of them (default 2) are long runs of `CHATWIRE_SIM_LONG_MESSAGES`
-/// messages each (default 2,000; 600 for openai). `CHATWIRE_SIM_DIALECT=<d> CHATWIRE_SIM_SEED=<seed>` replays
+/// messages each (default 2,000; 600 for openai and ai-sdk). `CHATWIRE_SIM_DIALECT=<d> CHATWIRE_SIM_SEED=<seed>` replays
 /// one seed of one dialect with a full trace.
 fn suite(dialect: &str) {
     let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
     let long = env("CHATWIRE_SIM_LONG").unwrap_or(2);
-    // openai re-sends the whole conversation with every turn: its long runs are shorter
-    let default_long = if dialect == "openai" { 600 } else { 2_000 };
+    // openai and ai-sdk re-send the whole conversation with every turn: their long runs are shorter
+    let default_long = if matches!(dialect, "openai" | "ai-sdk") {
+        600
+    } else {
+        2_000
+    };
     let long_messages = env("CHATWIRE_SIM_LONG_MESSAGES").unwrap_or(default_long);
     if let Some(seed) = env("CHATWIRE_SIM_SEED") {
         if std::env::var("CHATWIRE_SIM_DIALECT").ok().as_deref() != Some(dialect) {
@@ -200,6 +204,11 @@ fn simulation_parlant() {
 #[test]
 fn simulation_openai() {
     suite("openai");
+}
+
+#[test]
+fn simulation_ai_sdk() {
+    suite("ai-sdk");
 }
 
 #[test]

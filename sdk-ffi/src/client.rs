@@ -21,6 +21,7 @@ use chatwire::{ClientId, ClientOptions};
 use futures_util::FutureExt;
 
 use crate::ChatError;
+use crate::listener::{CountedStream, Subscribers};
 use crate::subscription::{EventSubscription, Receipt, StateSubscription};
 use crate::types::{Capabilities, ClientStats, ConnectionState};
 
@@ -75,6 +76,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
 #[derive(Debug, uniffi::Object)]
 pub struct ChatClient {
     inner: Client,
+    subscribers: Subscribers,
 }
 
 /// How long a [`TokenProvider`] may take when the caller gives no timeout.
@@ -185,6 +187,14 @@ impl ChatClient {
         Ok(self.inner.reconnect_now().await?)
     }
 
+    /// Connects now instead of on the first send (lazy connect).
+    ///
+    /// # Errors
+    /// `Closed`.
+    pub async fn connect(&self) -> Result<(), ChatError> {
+        Ok(self.inner.connect().await?)
+    }
+
     /// Closes the client: pending receipts fail `closed`, subscriptions end. Idempotent. (Not
     /// named `close`: generated Kotlin classes already have `close()`, which frees the handle.)
     pub async fn shutdown(&self) {
@@ -194,7 +204,7 @@ impl ChatClient {
     /// Every event from now on, pulled with [`EventSubscription::next`]. Subscribe before
     /// `send` to see the whole turn.
     pub fn subscribe(&self) -> Arc<EventSubscription> {
-        Arc::new(EventSubscription::new(self.inner.events()))
+        Arc::new(EventSubscription::new(self.counted_events()))
     }
 
     /// Changes of the connection state, pulled with [`StateSubscription::next`].
@@ -204,7 +214,7 @@ impl ChatClient {
 
     /// The current connection state.
     pub fn state(&self) -> ConnectionState {
-        self.inner.state().into()
+        self.inner.state()
     }
 
     /// Counters since the client was built.
@@ -227,6 +237,15 @@ impl ChatClient {
     /// The core client (for the C API).
     pub(crate) fn core(&self) -> &Client {
         &self.inner
+    }
+
+    /// A new event stream, counted by [`ChatClient::subscriber_count`] until dropped.
+    pub(crate) fn counted_events(&self) -> CountedStream {
+        self.subscribers.count(self.inner.events())
+    }
+
+    pub(crate) fn subscribers(&self) -> &Subscribers {
+        &self.subscribers
     }
 }
 
@@ -257,7 +276,10 @@ pub(crate) fn build(builder: ClientBuilder) -> Result<Arc<ChatClient>, ChatError
     let inner = builder
         .runtime(chatwire::driver::Runtime::new(handle))
         .build()?;
-    Ok(Arc::new(ChatClient { inner }))
+    Ok(Arc::new(ChatClient {
+        inner,
+        subscribers: Subscribers::default(),
+    }))
 }
 
 #[cfg(test)]

@@ -9,15 +9,16 @@
 
 use tokio::sync::{Mutex, watch};
 
-use chatwire::client::{EventStream, StateWatch};
+use chatwire::client::StateWatch;
 
 use crate::ChatError;
+use crate::listener::CountedStream;
 use crate::types::{ConnectionState, DeliveryStatus, Envelope};
 
 /// Events of one client from the moment of `subscribe()`, pulled one by one.
 #[derive(Debug, uniffi::Object)]
 pub struct EventSubscription {
-    stream: Mutex<Option<EventStream>>,
+    stream: Mutex<Option<CountedStream>>,
     cancelled: watch::Sender<bool>,
 }
 
@@ -36,7 +37,7 @@ impl EventSubscription {
             _ = cancelled.wait_for(|c| *c) => None,
         };
         match next {
-            Some(envelope) => Some(Envelope::from(&envelope)),
+            Some(envelope) => Some(envelope),
             None => {
                 *slot = None;
                 None
@@ -54,7 +55,7 @@ impl EventSubscription {
 }
 
 impl EventSubscription {
-    pub(crate) fn new(stream: EventStream) -> Self {
+    pub(crate) fn new(stream: CountedStream) -> Self {
         EventSubscription {
             stream: Mutex::new(Some(stream)),
             cancelled: watch::channel(false).0,
@@ -75,6 +76,28 @@ impl StateSubscription {
     /// changes happen between two calls; the last one is never skipped). `Closed` is the last
     /// state returned; after it, and after `cancel()`, none.
     pub async fn next(&self) -> Option<ConnectionState> {
+        self.next_core().await
+    }
+
+    /// Ends the subscription. Idempotent.
+    pub fn cancel(&self) {
+        self.cancelled.send_replace(true);
+        if let Ok(mut slot) = self.watch.try_lock() {
+            *slot = None;
+        }
+    }
+}
+
+impl StateSubscription {
+    pub(crate) fn new(watch: StateWatch) -> Self {
+        StateSubscription {
+            watch: Mutex::new(Some(watch)),
+            cancelled: watch::channel(false).0,
+        }
+    }
+
+    /// [`next`](Self::next) with the core's state (the C API serialises it to JSON).
+    pub(crate) async fn next_core(&self) -> Option<chatwire::ConnectionState> {
         let mut cancelled = self.cancelled.subscribe();
         if *cancelled.borrow() {
             return None;
@@ -94,24 +117,7 @@ impl StateSubscription {
         if next.is_none_or(|s| s == chatwire::ConnectionState::Closed) {
             *slot = None;
         }
-        next.map(Into::into)
-    }
-
-    /// Ends the subscription. Idempotent.
-    pub fn cancel(&self) {
-        self.cancelled.send_replace(true);
-        if let Ok(mut slot) = self.watch.try_lock() {
-            *slot = None;
-        }
-    }
-}
-
-impl StateSubscription {
-    pub(crate) fn new(watch: StateWatch) -> Self {
-        StateSubscription {
-            watch: Mutex::new(Some(watch)),
-            cancelled: watch::channel(false).0,
-        }
+        next
     }
 }
 
@@ -130,7 +136,7 @@ impl Receipt {
 
     /// The current status.
     pub fn status(&self) -> DeliveryStatus {
-        self.inner.status().into()
+        self.inner.status()
     }
 
     /// Waits for the end of delivery: `Acked`, or `Sent` on dialects without acks.
@@ -138,12 +144,17 @@ impl Receipt {
     /// # Errors
     /// `DeliveryFailed` (the message says why), `Closed` when the client went away first.
     pub async fn acked(&self) -> Result<DeliveryStatus, ChatError> {
-        Ok(self.inner.acked().await?.into())
+        Ok(self.inner.acked().await?)
     }
 }
 
 impl Receipt {
     pub(crate) fn new(inner: chatwire::client::Receipt) -> Self {
         Receipt { inner }
+    }
+
+    /// The core receipt (for `statuses()` and the C API).
+    pub(crate) fn core(&self) -> &chatwire::client::Receipt {
+        &self.inner
     }
 }

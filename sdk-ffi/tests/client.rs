@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chatwire::ErrorCode;
 use chatwire_ffi::{
-    ChatClient, ConnectionState, DeliveryStatus, EventKind, EventSubscription, TokenError,
+    ChatClient, ConnectionState, DeliveryStatus, Event, EventSubscription, TextUpdate, TokenError,
     TokenProvider,
 };
 use chatwire_mock::{MockConfig, MockServer};
@@ -26,8 +26,8 @@ fn options(dialect: &str, mock: &MockServer) -> String {
     )
 }
 
-/// Pulls events until the turn ends; returns the assembled reply text and the kinds seen.
-async fn reply(events: &EventSubscription) -> (String, Vec<EventKind>) {
+/// Pulls events until the turn ends; returns the assembled reply text and the event types seen.
+async fn reply(events: &EventSubscription) -> (String, Vec<&'static str>) {
     let (mut text, mut kinds) = (String::new(), Vec::new());
     loop {
         let next = tokio::time::timeout(Duration::from_secs(10), events.next());
@@ -35,18 +35,21 @@ async fn reply(events: &EventSubscription) -> (String, Vec<EventKind>) {
             .await
             .expect("an event within 10 s")
             .expect("not closed");
-        kinds.push(env.kind);
-        if env.kind == EventKind::TextDelta {
-            let t = env.text.clone().unwrap();
-            if env.text_replaces {
-                text = t;
-            } else {
-                text.push_str(&t);
-            }
+        kinds.push(env.event.type_name());
+        match &env.event {
+            Event::TextDelta {
+                update: TextUpdate::Append { text: t, .. },
+                ..
+            } => text.push_str(t),
+            Event::TextDelta {
+                update: TextUpdate::Replace { text: t },
+                ..
+            } => text.clone_from(t),
+            _ => {}
         }
-        let parsed: serde_json::Value = serde_json::from_str(&env.json).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
         assert_eq!(parsed["seq"], env.seq, "the JSON is the same envelope");
-        if env.is_turn_terminal {
+        if env.is_turn_terminal() {
             return (text, kinds);
         }
     }
@@ -60,7 +63,7 @@ async fn hello_on(dialect: &str) {
     assert_eq!(receipt.client_id().len(), 36, "a UUID");
     let (text, kinds) = reply(&events).await;
     assert_eq!(text, "You said: hello", "{dialect}: {kinds:?}");
-    assert_eq!(kinds.last(), Some(&EventKind::TurnCompleted), "{dialect}");
+    assert_eq!(kinds.last(), Some(&"turnCompleted"), "{dialect}");
     assert_eq!(
         receipt.acked().await,
         Ok(DeliveryStatus::Acked),

@@ -16,6 +16,7 @@
 mod error;
 mod input;
 pub mod outputs;
+mod platform;
 mod session;
 
 use std::time::Duration;
@@ -25,6 +26,7 @@ use wasm_bindgen::prelude::*;
 
 pub use error::{CoreError, Error};
 pub use input::RETRY_CONTEXTS;
+pub use platform::{dialects, header_free_refusal, socket_needs};
 pub use session::{WasmSession, error_codes};
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -17,10 +17,10 @@
 
 use std::time::Duration;
 
-use chatwire::session::{Session as CoreSession, SessionInput};
+use chatwire::session::{Lifecycle, Session as CoreSession, SessionInput};
 use chatwire::{ClientId, ClientOptions, CloseReason, Command, ConnId, Frame, Input, Instant};
 use chatwire::{ErrorCode, RequestId};
-use serde_json::{Value, json};
+use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use crate::{Error, outputs};
@@ -48,11 +48,12 @@ impl WasmSession {
 
     /// Every output not yet taken, as one JSON array string.
     pub fn drain(&mut self) -> String {
-        let mut batch = Vec::new();
+        let mut batch = String::from("[");
         while let Some(output) = self.inner.poll() {
-            outputs::push(&mut batch, output);
+            outputs::write(&mut batch, output);
         }
-        Value::Array(batch).to_string()
+        batch.push(']');
+        batch
     }
 
     /// Queues a text message and returns its client id; outputs follow with [`drain`](Self::drain).
@@ -88,8 +89,19 @@ impl WasmSession {
         Ok(self.drain())
     }
 
-    /// A command: `"connect"`, `"typing"`, `"idle"`, `"cancelTurn"`, `"reconnectNow"` or `"close"`.
+    /// A command: `"connect"`, `"typing"`, `"idle"`, `"cancelTurn"`, `"reconnectNow"` or `"close"`;
+    /// or a lifecycle change the host observed: `"offline"`, `"online"`, `"hidden"`, `"visible"`.
     pub fn command(&mut self, now_ms: f64, name: &str) -> Result<String, Error> {
+        let change = match name {
+            "offline" => Some(Lifecycle::Offline),
+            "online" => Some(Lifecycle::Online),
+            "hidden" => Some(Lifecycle::Hidden),
+            "visible" => Some(Lifecycle::Visible),
+            _ => None,
+        };
+        if let Some(change) = change {
+            return self.input(now_ms, SessionInput::Lifecycle(change));
+        }
         let command = match name {
             "connect" => Command::Connect,
             "typing" => Command::Typing { active: true },
@@ -316,6 +328,7 @@ fn status(n: f64) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn a_session_from_options_drains_json_batches() {

@@ -13,14 +13,34 @@
  * caught at the boundary) and CW_STATUS_TIMEOUT (cw_client_close ran out of time).
  *
  * The client (cw_client): created from ClientOptions JSON by cw_client_new, it runs on two
- * library-owned threads; events are pulled with cw_client_next_event(timeout) as the envelope
- * JSON of sdk-core/EVENTS.md, in seq order, each once, from the moment of cw_client_new.
+ * library-owned threads. Its events are envelope JSON (sdk-core/EVENTS.md), in seq order, each
+ * once, from the moment of cw_client_new, read in exactly one of three ways:
+ *   - pulled: cw_client_next_event(timeout) writes the next one, or NULL when the time ran out;
+ *   - from an event loop: cw_client_event_fd gives a descriptor that is readable while an event
+ *     waits (or the client closed); on POLLIN, call cw_client_next_event(c, 0, ...) until it
+ *     writes NULL. Never read from the descriptor or close it; cw_client_free closes it;
+ *   - pushed: cw_client_set_event_callback(c, cb, user_data) calls cb(json, user_data) for each
+ *     event on one library thread ("chatwire-events", never the caller's), in seq order; json is
+ *     valid only during the call (copy it to keep it); after the client closed and the last event
+ *     was delivered, cb is called once more with json NULL. cw_client_next_event and
+ *     cw_client_event_fd then return CW_STATUS_INVALID_INPUT.
+ * Inside the callback you may call cw_client_send, cw_client_status, cw_client_state, the
+ * commands and cw_client_close (it returns within its timeout, no deadlock); never
+ * cw_client_free. cw_client_free waits for a running callback to return; no callback runs after
+ * it returns.
  * Threads: every function may be called from any thread (callers waiting in
- * cw_client_next_event on one client take turns); none calls back into your code.
+ * cw_client_next_event on one client take turns); none calls back into your code except the
+ * event callback above and the cw_token_fn of cw_client_new_with_token_provider, each on a
+ * library thread.
+ * Receipts (cw_client_send_receipt, cw_client_send_audio) and state watches
+ * (cw_client_watch_state) pull delivery statuses and state changes as JSON, like events.
  * Blocking: cw_client_send and the commands wait only for the client's own thread to accept
  * them, never for the network; cw_client_next_event and cw_client_close wait at most their
- * timeout. Ownership: cw_client_close stops the client (idempotent), cw_client_free releases
- * it (closing it first if needed); no call on a client may run during or after its free.
+ * timeout.
+ * Ownership: strings returned through out-pointers (ids, event and status JSON) are the
+ * caller's, freed with cw_string_free; strings passed in are only read during the call.
+ * cw_client_close stops the client (idempotent), cw_client_free releases it (closing it first
+ * if needed); no call on a client may run during or after its free.
  */
 
 #ifndef CHATWIRE_H
@@ -28,6 +48,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+// How many statuses of messages that left the queue a client keeps.
+#define KEPT 1024
 
 // How long a [`TokenProvider`] may take when the caller gives no timeout.
 #define DEFAULT_TOKEN_TIMEOUT_MS 10000
@@ -87,6 +110,25 @@ typedef struct cw_backoff cw_backoff;
 // An opaque chat client (`cw_client` in C). Create it with `cw_client_new`, close it with
 // `cw_client_close`, release it with `cw_client_free`.
 typedef struct cw_client cw_client;
+
+// One sent message (`cw_receipt` in C): its client id and its delivery statuses. Release it
+// with `cw_receipt_free`.
+typedef struct cw_receipt cw_receipt;
+
+// The connection-state changes of one client (`cw_state_watch` in C). Release it with
+// `cw_state_watch_free`; it may outlive its client.
+typedef struct cw_state_watch cw_state_watch;
+
+// Receives one event: `json` is the envelope JSON, valid only during the call (copy it to keep
+// it), or NULL once the client closed and every event was delivered (the last call).
+// `user_data` is the pointer given to `cw_client_set_event_callback`.
+typedef void (*cw_event_callback)(const char *json, void *user_data);
+
+// Returns a bearer token as a NUL-terminated UTF-8 string, or NULL when there is none now. The
+// library copies the string before the function is called again; it stays yours. Called with
+// the `user_data` given to `cw_client_new_with_token_provider`, on a library thread; an earlier
+// call that timed out may still be running when the next one starts.
+typedef const char *(*cw_token_fn)(void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -202,7 +244,8 @@ enum cw_status cw_client_send(const struct cw_client *client,
 // }
 // ```
 //
-// Returns `CW_STATUS_CLOSED` once the client is closed and every earlier event was returned.
+// Returns `CW_STATUS_CLOSED` once the client is closed and every earlier event was returned,
+// `CW_STATUS_INVALID_INPUT` when the client delivers its events to a callback.
 //
 // # Safety
 // `client` must be NULL or a live `cw_client`; `out_json` NULL or valid for writing one
@@ -247,12 +290,217 @@ enum cw_status cw_client_reconnect_now(const struct cw_client *client);
 // `client` must be NULL or a live `cw_client`.
 enum cw_status cw_client_close(const struct cw_client *client, uint64_t timeout_ms);
 
-// Releases a client (closing it first if needed, without waiting). NULL is a no-op.
+// Releases a client (closing it first if needed, without waiting). With an event callback, it
+// first waits for a running callback to return, and no callback runs after it; never call it
+// from inside the callback. NULL is a no-op.
 //
 // # Safety
 // `client` must be NULL or a pointer from `cw_client_new` not yet freed, with no call on it
-// still running; it is invalid after.
+// still running (other than from inside its callback); it is invalid after.
 void cw_client_free(struct cw_client *client);
+
+// Delivers every later event of `client` to `callback` on one library thread, in `seq` order,
+// instead of `cw_client_next_event` (which then returns `CW_STATUS_INVALID_INPUT`). Events that
+// arrived before the call and were not pulled yet go to the callback first. Inside the callback
+// you may call every `cw_client_*` function on this client except `cw_client_free`,
+// `cw_client_next_event` and this one; `cw_client_close` from inside returns after at most its
+// timeout, like anywhere else.
+//
+// ```c
+// static void on_event(const char *json, void *user_data) {
+//     if (json == NULL) return;           /* closed: the last call */
+//     puts(json);                          /* valid only during this call */
+// }
+// cw_client_set_event_callback(c, on_event, NULL);
+// ```
+//
+// Returns `CW_STATUS_NULL_ARGUMENT` for a NULL `client` or `callback` and
+// `CW_STATUS_INVALID_INPUT` if the client already has a callback; `CW_STATUS_INTERNAL` if the
+// thread cannot start.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `callback` must be safe to call with
+// `user_data` from another thread until `cw_client_free(client)` returns.
+enum cw_status cw_client_set_event_callback(const struct cw_client *client,
+                                            cw_event_callback callback,
+                                            void *user_data);
+
+// Writes to `*out_fd` a file descriptor that is readable while `client` has an event waiting for
+// `cw_client_next_event`, or has closed (then `cw_client_next_event` returns
+// `CW_STATUS_CLOSED`). Add it to `poll`/`epoll`/`select` or your event loop; never read from it
+// or close it: it belongs to the client and is closed by `cw_client_free`. Every call returns the
+// same descriptor.
+//
+// ```c
+// int fd; cw_client_event_fd(c, &fd);
+// struct pollfd p = { .fd = fd, .events = POLLIN };
+// while (poll(&p, 1, 5000) > 0) {
+//     char *json = NULL;
+//     while (cw_client_next_event(c, 0, &json) == CW_STATUS_OK && json) {
+//         puts(json); cw_string_free(json);
+//     }
+// }
+// ```
+//
+// Returns `CW_STATUS_NULL_ARGUMENT` for a NULL argument, `CW_STATUS_INVALID_INPUT` when the
+// client delivers its events to a callback, `CW_STATUS_UNSUPPORTED` on platforms without Unix
+// sockets, `CW_STATUS_INTERNAL` if the OS refuses a socket pair.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `out_fd` NULL or valid for writing one `int`.
+enum cw_status cw_client_event_fd(const struct cw_client *client, int *out_fd);
+
+// The name of status `status` as a static string (do not free it): the core's `ErrorCode` name
+// for every code of that table (`"QUEUE_FULL"`), `"OK"`, `"NULL_ARGUMENT"`, `"PANIC"` and
+// `"TIMEOUT"` for the others, `"UNKNOWN"` for a value this library does not define. Takes an
+// `int32_t` so that any value is safe to pass.
+//
+// ```c
+// cw_status s = cw_client_send(c, "hi", &id);
+// if (s != CW_STATUS_OK) fprintf(stderr, "send failed: %s\n", cw_status_name(s));
+// ```
+const char *cw_status_name(int32_t status);
+
+// Like `cw_client_send`, but writes a `cw_receipt` to `*out_receipt`, whose statuses
+// `cw_receipt_next_status` pulls.
+//
+// ```c
+// cw_receipt *r = NULL;
+// char *status = NULL;
+// if (cw_client_send_receipt(c, "hello", &r) == CW_STATUS_OK) {
+//     while (cw_receipt_next_status(r, 5000, &status) == CW_STATUS_OK && status) {
+//         puts(status); cw_string_free(status);   /* {"kind":"queued"} ... {"kind":"acked"} */
+//     }
+//     cw_receipt_free(r);
+// }
+// ```
+//
+// Returns what `cw_client_send` returns.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `text` NULL or NUL-terminated; `out_receipt`
+// NULL or valid for writing one pointer.
+enum cw_status cw_client_send_receipt(const struct cw_client *client,
+                                      const char *text,
+                                      struct cw_receipt **out_receipt);
+
+// Queues `count` samples of 16-bit PCM audio (dialects whose capabilities include audio) and
+// writes its `cw_receipt` to `*out_receipt`. `pcm16` may be NULL only when `count` is 0.
+//
+// ```c
+// int16_t silence[160] = {0};
+// cw_receipt *r = NULL;
+// cw_status s = cw_client_send_audio(c, silence, 160, &r);  /* CW_STATUS_UNSUPPORTED: text only */
+// ```
+//
+// Returns `CW_STATUS_UNSUPPORTED` on text-only dialects, else what `cw_client_send` returns.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `pcm16` NULL or valid for reading `count`
+// samples; `out_receipt` NULL or valid for writing one pointer.
+enum cw_status cw_client_send_audio(const struct cw_client *client,
+                                    const int16_t *pcm16,
+                                    size_t count,
+                                    struct cw_receipt **out_receipt);
+
+// Writes the message's client id (a UUID string, freed with `cw_string_free`) to `*out`.
+//
+// # Safety
+// `receipt` must be NULL or a live `cw_receipt`; `out` NULL or valid for writing one pointer.
+enum cw_status cw_receipt_client_id(const struct cw_receipt *receipt, char **out);
+
+// Waits up to `timeout_ms` for the message's next status and writes its JSON (freed with
+// `cw_string_free`) to `*out_json`; writes NULL when the time ran out first (status OK).
+// Returns `CW_STATUS_CLOSED` once the last status was returned.
+//
+// # Safety
+// `receipt` must be NULL or a live `cw_receipt`; `out_json` NULL or valid for writing one
+// pointer.
+enum cw_status cw_receipt_next_status(const struct cw_receipt *receipt,
+                                      uint64_t timeout_ms,
+                                      char **out_json);
+
+// Releases a receipt. NULL is a no-op.
+//
+// # Safety
+// `receipt` must be NULL or a pointer from this library not yet freed, with no call on it
+// still running; it is invalid after.
+void cw_receipt_free(struct cw_receipt *receipt);
+
+// Takes back the queued message with this client id (its statuses end `failed` with reason
+// `discarded`).
+//
+// Returns `CW_STATUS_INVALID_INPUT` for a malformed id, `CW_STATUS_ALREADY_SENT` once it went
+// out, `CW_STATUS_NOT_FOUND` for an unknown id, `CW_STATUS_CLOSED` after close.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `client_id` NULL or NUL-terminated.
+enum cw_status cw_client_discard(const struct cw_client *client, const char *client_id);
+
+// Starts watching the client's connection state and writes the watch to `*out_watch`.
+//
+// ```c
+// cw_state_watch *w = NULL;
+// char *state = NULL;
+// cw_client_watch_state(c, &w);
+// while (cw_state_watch_next(w, 5000, &state) == CW_STATUS_OK && state) {
+//     puts(state); cw_string_free(state);    /* {"kind":"connecting"} ... {"kind":"closed"} */
+// }
+// cw_state_watch_free(w);
+// ```
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `out_watch` NULL or valid for writing one
+// pointer.
+enum cw_status cw_client_watch_state(const struct cw_client *client,
+                                     struct cw_state_watch **out_watch);
+
+// Waits up to `timeout_ms` for the next state change and writes the new state's JSON (freed
+// with `cw_string_free`) to `*out_json`; writes NULL when the time ran out first (status OK).
+// Returns `CW_STATUS_CLOSED` once `{"kind":"closed"}` was returned.
+//
+// # Safety
+// `watch` must be NULL or a live `cw_state_watch`; `out_json` NULL or valid for writing one
+// pointer.
+enum cw_status cw_state_watch_next(const struct cw_state_watch *watch,
+                                   uint64_t timeout_ms,
+                                   char **out_json);
+
+// Releases a state watch. NULL is a no-op.
+//
+// # Safety
+// `watch` must be NULL or a pointer from `cw_client_watch_state` not yet freed, with no call on
+// it still running; it is invalid after.
+void cw_state_watch_free(struct cw_state_watch *watch);
+
+// Connects now instead of on the first send (lazy connect). Returns `CW_STATUS_CLOSED` after
+// close.
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`.
+enum cw_status cw_client_connect(const struct cw_client *client);
+
+// Writes the delivery status of the message `client_id` (from `cw_client_send`) as JSON to
+// `*out_json`; free it with `cw_string_free`.
+//
+// ```c
+// char *status = NULL;
+// if (cw_client_status(c, id, &status) == CW_STATUS_OK) {
+//     puts(status);                         /* {"kind":"acked"} */
+//     cw_string_free(status);
+// }
+// ```
+//
+// Returns `CW_STATUS_NULL_ARGUMENT` for a NULL argument, `CW_STATUS_INVALID_INPUT` when
+// `client_id` is not a client id, `CW_STATUS_NOT_FOUND` when this client did not send it (or
+// forgot it, see above).
+//
+// # Safety
+// `client` must be NULL or a live `cw_client`; `client_id` NULL or NUL-terminated; `out_json`
+// NULL or valid for writing one pointer.
+enum cw_status cw_client_status(const struct cw_client *client,
+                                const char *client_id,
+                                char **out_json);
 
 // Writes to `*out` a newly allocated, NUL-terminated copy of the chatwire core version.
 // Release it with `cw_string_free`.
@@ -290,6 +538,30 @@ char *cw_last_error_message(void);
 // # Safety
 // `s` must be NULL or a string returned by this library and not yet freed; it is invalid after.
 void cw_string_free(char *s);
+
+// Like `cw_client_new`, with `provider` asked for bearer tokens (the options need
+// `"tokenProvider": true`). A call that has not returned after `timeout_ms` (0: 10 s) fails
+// like a NULL answer.
+//
+// ```c
+// static const char *token(void *user_data) { return (const char *)user_data; }
+// cw_client *c = NULL;
+// cw_client_new_with_token_provider(
+//     "{\"dialect\":\"native\",\"baseUrl\":\"http://127.0.0.1:8080\",\"tokenProvider\":true}",
+//     token, "secret", 0, &c);
+// ```
+//
+// Returns what `cw_client_new` returns, and `CW_STATUS_NULL_ARGUMENT` for a NULL `provider`.
+//
+// # Safety
+// `options_json` must be NULL or NUL-terminated; `out` NULL or valid for writing one pointer;
+// `provider` safe to call from any thread with `user_data`, which must stay valid until the
+// client is freed and every call of `provider` has returned.
+enum cw_status cw_client_new_with_token_provider(const char *options_json,
+                                                 cw_token_fn provider,
+                                                 void *user_data,
+                                                 uint64_t timeout_ms,
+                                                 struct cw_client **out);
 
 #ifdef __cplusplus
 }  // extern "C"

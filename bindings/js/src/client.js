@@ -4,7 +4,8 @@
 // session's; this file turns its output batches into promises, listeners and iterators. The wasm
 // boundary is crossed once per input, and each crossing returns every output as one JSON array.
 // Nothing the app has not asked for can reject: receipts only reject from `acked()`, a promise
-// created when the app calls it. If the module traps, every pending receipt fails with
+// created when the app calls it. The platform's online/offline and visibility events reach the
+// session as lifecycle commands (src/lifecycle.js). If the module traps, every pending receipt fails with
 // `INTERNAL`, the state becomes `failed`, iterators end and `close()` resolves; a new client can
 // be built once `ChatClient.ready()` resolves.
 
@@ -12,6 +13,7 @@ import { Host } from './host.js';
 import { ChatwireError, liveRuntime, ready } from './runtime.js';
 import { Receipt } from './receipt.js';
 import { browserRefusal, platformTransport } from './platform.js';
+import { watchLifecycle } from './lifecycle.js';
 
 export class ChatClient {
   /** Resolves when a client can be built (at once, unless the module is reloading after a trap). */
@@ -43,7 +45,7 @@ export class ChatClient {
     /** @private */ this._getToken = getToken;
     /** @private */ this._capabilities = Object.freeze(JSON.parse(this._session.capabilities()));
     const resolved = platformTransport(transport);
-    const refusal = browserRefusal(options, resolved);
+    const refusal = browserRefusal(options, resolved, runtime.glue);
     if (refusal) {
       this._session.free();
       throw new ChatwireError('UNSUPPORTED', refusal, false);
@@ -60,6 +62,7 @@ export class ChatClient {
     /** @private @type {ReturnType<typeof setTimeout> | undefined} */ this._timer = undefined;
     /** @private */ this._crashHook = (/** @type {unknown} */ e) => this._crashed(e);
     runtime.clients.add(this._crashHook);
+    /** @private */ this._unwatch = watchLifecycle((change) => this._report((s, now) => s.command(now, change)));
   }
 
   /** The connection state (`{ kind: 'ready' }`, ...). */
@@ -348,6 +351,7 @@ export class ChatClient {
 
   /** @private */
   _finish(/** @type {ChatwireError} */ error) {
+    this._unwatch();
     clearTimeout(this._timer);
     this._host.shutdown();
     this._runtime.clients.delete(this._crashHook);

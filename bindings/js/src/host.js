@@ -3,7 +3,10 @@
 //
 // Guarantees: no policy lives here (no retry, dedup, queue or auth rule): every decision is the
 // session's, this file only moves bytes. Each report reaches the session through `report`
-// asynchronously (never from inside a session call). After `closeSocket`/`cancelHttp`, or once
+// asynchronously (never from inside a session call). The host arms no timer: every deadline
+// (a request's timeout, response headers that never come) is the session's, which then sends
+// `cancelHttp`; every request is aborted by `cancelHttp` or `shutdown`, and an aborted streamed
+// body's reader is cancelled too. After `closeSocket`/`cancelHttp`, or once
 // the host is shut down, nothing more is reported about that handle. WebSockets use
 // `binaryType = 'arraybuffer'`; streamed responses (SSE, long-poll) are read from
 // `response.body` and fed to the session as chunks, never through `EventSource`.
@@ -142,8 +145,6 @@ export class Host {
     const ctrl = new AbortController();
     this.requests.set(op.id, ctrl);
     const live = () => !this.down && this.requests.get(op.id) === ctrl;
-    const timer = op.timeoutMs === undefined ? undefined
-      : setTimeout(() => ctrl.abort(new Error(`timed out after ${op.timeoutMs} ms`)), op.timeoutMs);
     const fetchFn = this.transport.fetch ?? globalThis.fetch;
     try {
       const body = op.bodyBytes ? new Uint8Array(op.bodyBytes) : op.body;
@@ -165,6 +166,12 @@ export class Host {
       if (!live()) return void response.body.cancel().catch(() => {});
       this.reports.httpResponse(op.id, response.status, headers, new Uint8Array(0));
       const reader = response.body.getReader();
+      // Node's fetch (undici) does not error a body stream that is locked to a reader when its
+      // signal aborts: the pending read would never settle, and the socket (and process) stays
+      // alive. Cancelling the reader ends that read.
+      const stop = () => void reader.cancel(ctrl.signal.reason).catch(() => {});
+      if (ctrl.signal.aborted) stop();
+      ctrl.signal.addEventListener('abort', stop, { once: true });
       for (;;) {
         const { done, value } = await reader.read();
         if (!live()) return void reader.cancel().catch(() => {});
@@ -179,8 +186,6 @@ export class Host {
         this.requests.delete(op.id);
         this.reports.httpFailed(op.id, errorText(ctrl.signal.reason ?? e));
       }
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

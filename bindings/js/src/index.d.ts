@@ -27,8 +27,13 @@ export const ERROR_CODES: readonly ErrorCode[];
 export function version(): string;
 /** The default backoff wait, in whole milliseconds, before reconnect attempt `attempt`. */
 export function backoffDelayMs(attempt: number, unit: number, context?: RetryContext): number;
+/**
+ * The dialects this entry point holds: all six for `chatwire`, one for a per-dialect entry
+ * (`chatwire/openai`, ...), which refuses the others with `UNSUPPORTED`.
+ */
+export function dialects(): DialectName[];
 
-export type DialectName = "native" | "chat-v2" | "chat-interfaces" | "miptech" | "openai" | "parlant";
+export type DialectName = "native" | "chat-v2" | "chat-interfaces" | "miptech" | "openai" | "parlant" | "ai-sdk";
 
 /** The `ClientOptions` JSON keys (see the core's `ClientOptions::from_json`), plus JS-only keys. */
 export interface ChatClientOptions {
@@ -63,6 +68,7 @@ export interface ChatClientOptions {
   lazyConnect?: boolean;
   deltaCoalesceMs?: number;
   resumeCursor?: string;
+  /** Keep the wire event in `raw` on every envelope (default false: only `unknown` events carry it). */
   keepRaw?: boolean;
   /** Called for a token before connecting and again after an auth error, one call at a time. */
   getToken?: () => Promise<string> | string;
@@ -109,6 +115,7 @@ export type ChatEvent =
   | { type: "toolProgress"; toolId: string; message: string }
   | { type: "toolCompleted"; toolId: string; output: unknown }
   | { type: "toolFailed"; toolId: string; error: string }
+  | { type: "data"; name: string; id?: string; data: unknown }
   | { type: "transcript"; text: string; isFinal: boolean }
   | { type: "audioChunk"; format: string; data: string }
   | { type: "typing"; participant: string; active: boolean }

@@ -10,6 +10,9 @@
 // await receipt.acked();
 // await client.close();
 // ```
+//
+// `chatwire/<dialect>` (`chatwire/openai`, `chatwire/parlant`, ...) is the same API over a
+// WebAssembly module built with that one dialect: a smaller download.
 
 import { ChatwireError, liveRuntime } from './runtime.js';
 
@@ -25,6 +28,15 @@ export const ERROR_CODES = Object.freeze(
 /** The version of the chatwire core in this package. */
 export function version() {
   return /** @type {any} */ (liveRuntime())?.glue.version();
+}
+
+/**
+ * The dialects this entry point holds: all six for `chatwire`, one for `chatwire/openai` and the
+ * other per-dialect entries (same API; other dialects are refused with `UNSUPPORTED`).
+ * @returns {string[]}
+ */
+export function dialects() {
+  return /** @type {any} */ (liveRuntime())?.glue.dialects() ?? [];
 }
 
 /**

@@ -1,21 +1,14 @@
-// What the platform can do: which WebSocket and fetch the host uses, and which dialects cannot
-// work with them.
+// What the platform can do: which WebSocket and fetch the host uses, and whether the chosen
+// dialect can work with them.
 //
 // These are platform facts, not client policy. Node 20 has no global WebSocket: pass one (the
 // `ws` package) as `transport.WebSocket`. A browser WebSocket cannot set request headers on the
-// upgrade, so a dialect whose backend reads credentials or the tenant only from upgrade headers
-// is refused at construction with `UNSUPPORTED` and a message that says why:
-//
-// | dialect | browser WebSocket (no upgrade headers) |
-// |---|---|
-// | native | works without credentials; a bearer token / `getToken` / `headers` need header sockets |
-// | chat-v2 | works: the token also travels as the `token` query parameter; `headers` need header sockets |
-// | miptech | refused: the tenant (`X-Tenant-ID`) and API key travel only as upgrade headers |
-// | openai, parlant, chat-interfaces | HTTP only (fetch sets headers): work everywhere |
+// upgrade; what each dialect needs there is a capability of the core's dialect registry
+// (`socketNeeds`, `headerFreeRefusal` from the WebAssembly module), and a dialect that cannot do
+// without headers with the given options is refused at construction with `UNSUPPORTED` and the
+// core's message saying why. See the package README ("What works in a browser").
 //
 // An injected `transport.WebSocket` is called `ws`-style, `new WebSocket(url, [], { headers })`.
-
-const SOCKET_DIALECTS = new Set(['native', 'chat-v2', 'miptech']);
 
 /**
  * @param {{ WebSocket?: any, fetch?: typeof fetch }} transport
@@ -32,20 +25,21 @@ export function platformTransport(transport) {
 
 /**
  * Why these options cannot work with this transport, or undefined when they can.
- * @param {Record<string, any>} options @param {{ WebSocket: any, headerSockets: boolean }} transport
+ * @param {Record<string, any>} options
+ * @param {{ WebSocket: any, headerSockets: boolean }} transport
+ * @param {{ socketNeeds(dialect: string): string, headerFreeRefusal(dialect: string, staticToken: boolean, tokenProvider: boolean, headers: boolean): string | undefined }} glue
  */
-export function browserRefusal(options, transport) {
-  const dialect = options.dialect;
-  if (!SOCKET_DIALECTS.has(dialect)) return undefined;
+export function browserRefusal(options, transport, glue) {
+  const dialect = String(options.dialect);
+  /** @type {{ websocket: boolean }} */
+  const needs = JSON.parse(glue.socketNeeds(dialect));
+  if (!needs.websocket) return undefined;
   if (typeof transport.WebSocket !== 'function') {
     return `dialect ${dialect} needs a WebSocket and this platform has none: pass transport.WebSocket (for example the \`ws\` package in Node 20)`;
   }
   if (transport.headerSockets) return undefined;
-  const why = ` on the WebSocket upgrade, which this platform's WebSocket cannot set; pass a WebSocket that can (transport.WebSocket) or use it from a server`;
-  if (dialect === 'miptech') return `dialect miptech sends the tenant and API key only as headers${why}`;
-  if (options.headers && Object.keys(options.headers).length > 0) return `option headers must travel as headers${why}`;
-  if (dialect === 'native' && (options.bearerToken || options.getToken || options.params?.token)) {
-    return `dialect native sends its bearer token only as an Authorization header${why}`;
-  }
-  return undefined;
+  const params = options.params ?? {};
+  const staticToken = Boolean(options.bearerToken || options.apiKey || params.token || params.bearer_token || params.api_key);
+  const headers = Boolean(options.headers && Object.keys(options.headers).length > 0);
+  return glue.headerFreeRefusal(dialect, staticToken, Boolean(options.getToken), headers) ?? undefined;
 }

@@ -4,18 +4,20 @@
 // Guarantees: the module is compiled once per process/page and instantiated once per runtime
 // generation. A wasm module built with `panic = "abort"` is unusable after a trap, so when a call
 // traps every client of that generation is told (`crash`), the generation is marked dead, and a
-// fresh instance is loaded at once (a new copy of the glue module, imported under another URL,
-// over the same compiled module); `ready()` resolves when it is usable. Works in Node >= 20.19
-// (reads the file) and in browsers (fetches it next to this module).
+// fresh instance is loaded at once: `createGlue()` (pkg/chatwire_glue.js, made from
+// wasm-bindgen's glue at build time by tools/glue-factory.mjs) returns a new copy of the glue
+// with its own state, instantiated over the same compiled module; `ready()` resolves when it is
+// usable. Every import is static and the module is located with `new URL(..., import.meta.url)`
+// (in pkg/chatwire_glue.js), so bundlers can follow both. Works in Node >= 20.19 (reads the file
+// with `process.getBuiltinModule('node:fs/promises')`, no import a browser bundle would have to
+// resolve) and in browsers (fetches it).
 
-/** @typedef {typeof import('../pkg/chatwire_wasm.js')} Glue */
+import { createGlue, wasmUrl } from '../pkg/chatwire_glue.js';
 
-const glueUrl = new URL('../pkg/chatwire_wasm.js', import.meta.url).href;
-const wasmUrl = new URL('../pkg/chatwire_wasm_bg.wasm', import.meta.url);
+/** @typedef {ReturnType<typeof createGlue>} Glue */
 
 /** @type {Promise<WebAssembly.Module> | undefined} */
 let compiled;
-let generation = 0;
 /** @type {Runtime | undefined} */
 let current;
 /** @type {Promise<void> | undefined} */
@@ -39,6 +41,8 @@ export class Runtime {
   crash(error) {
     if (this.dead) return;
     this.dead = true;
+    // The trapped instance's finalizers must not run into it (nor ever into the next one).
+    this.glue.__retire();
     const clients = [...this.clients];
     this.clients.clear();
     loading = load();
@@ -64,18 +68,17 @@ export let ChatwireError = /** @type {Glue['ChatwireError']} */ (/** @type {unkn
 async function load() {
   compiled ??= compile();
   const module = await compiled;
-  const url = generation === 0 ? glueUrl : `${glueUrl}?generation=${generation}`;
-  generation += 1;
-  /** @type {Glue} */
-  const glue = await import(url);
+  const glue = createGlue();
   glue.initSync({ module });
   ChatwireError = glue.ChatwireError;
   current = new Runtime(glue);
 }
 
 async function compile() {
-  if (wasmUrl.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+  const getBuiltin = /** @type {any} */ (globalThis).process?.getBuiltinModule;
+  if (wasmUrl.protocol === 'file:' && typeof getBuiltin === 'function') {
+    /** @type {typeof import('node:fs/promises')} */
+    const { readFile } = getBuiltin('node:fs/promises');
     return WebAssembly.compile(await readFile(wasmUrl));
   }
   const response = await fetch(wasmUrl);

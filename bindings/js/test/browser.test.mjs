@@ -1,7 +1,8 @@
 // Headless Chromium tests of the package (src/ over the wasm-bindgen `--target web` build): a tiny HTTP
 // server on 127.0.0.1 serves a page that imports `chatwire` through an import map, as a site
 // would, initialises the module, calls the exports and writes the results into the DOM; the test
-// reads them back from the DOM. playwright-core drives Debian's /usr/bin/chromium (it downloads
+// reads them back from the DOM. The last test serves an esbuild bundle of a chat app instead (the
+// package inside it, the module beside it). playwright-core drives Debian's /usr/bin/chromium (it downloads
 // no browser) with a fresh, throw-away user-data-dir.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as esbuild from 'esbuild';
 import { startMock } from './mock.mjs';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -75,23 +77,13 @@ try {
 
 // A ChatClient in the page: native over the browser's own WebSocket (no upgrade headers needed
 // without credentials) against the mock whose base URL comes in the query.
-const CHAT_PAGE = `<!doctype html>
-<html>
-<head>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<script type="importmap">{ "imports": { "chatwire": "/src/index.js" } }</script>
-</head>
-<body>
-<pre id="out">pending</pre>
-<script type="module">
-import { ChatClient, ChatwireError } from 'chatwire';
+const CHAT_SCRIPT = `import { ChatClient, ChatwireError } from 'chatwire';
 const out = document.getElementById('out');
 const base = new URLSearchParams(location.search).get('base');
 try {
   let refusal = null;
   try {
-    new ChatClient({ dialect: 'miptech', baseUrl: base });
+    new ChatClient({ dialect: 'miptech', baseUrl: base, apiKey: 'k' });
   } catch (e) {
     refusal = { isChatwireError: e instanceof ChatwireError, code: e.code, message: e.message };
   }
@@ -112,10 +104,37 @@ try {
   out.textContent = String((e && e.stack) || e);
   out.dataset.status = 'failed';
 }
-</script>
+`;
+
+const CHAT_PAGE = `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "chatwire": "/src/index.js" } }</script>
+</head>
+<body>
+<pre id="out">pending</pre>
+<script type="module">
+${CHAT_SCRIPT}</script>
 </body>
 </html>
 `;
+
+// The same script bundled by esbuild with the package inside it (no import map), and the module
+// copied next to the bundle, where its `new URL('chatwire_wasm_bg.wasm', import.meta.url)` points.
+const BUNDLE_PAGE = `<!doctype html>
+<html>
+<head><meta charset="utf-8"><link rel="icon" href="data:,"></head>
+<body>
+<pre id="out">pending</pre>
+<script type="module" src="/bundle/app.js"></script>
+</body>
+</html>
+`;
+
+/** `/bundle/app.js` (esbuild's output) and `/bundle/chatwire_wasm_bg.wasm`, once built. */
+const bundled = new Map();
 
 const MIME = {
   '.js': 'text/javascript',
@@ -124,12 +143,17 @@ const MIME = {
   '.ts': 'text/plain',
 };
 
-/** `/` and `/chat` -> the pages; `/pkg/...`, `/src/...` -> package files; anything else -> 404. */
+/** `/`, `/chat` and `/bundled` -> the pages; `/bundle/...` -> the esbuild output; `/pkg/...`, `/src/...` -> package files; anything else -> 404. */
 async function handle(req, res) {
   const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-  if (path === '/' || path === '/chat') {
+  if (path === '/' || path === '/chat' || path === '/bundled') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(path === '/' ? PAGE : CHAT_PAGE);
+    res.end({ '/': PAGE, '/chat': CHAT_PAGE, '/bundled': BUNDLE_PAGE }[path]);
+    return;
+  }
+  if (bundled.has(path)) {
+    res.writeHead(200, { 'content-type': MIME[extname(path)] });
+    res.end(bundled.get(path));
     return;
   }
   const file = normalize(join(packageDir, path));
@@ -235,7 +259,46 @@ test('a ChatClient streams a reply in headless Chromium over the browser WebSock
   assert.equal(results.closed, 'closed');
   assert.equal(results.refusal.isChatwireError, true);
   assert.equal(results.refusal.code, 'UNSUPPORTED');
-  assert.match(results.refusal.message, /tenant/);
+  assert.match(results.refusal.message, /API key/);
   assert.deepEqual(problems, [], 'the page logged errors');
+  await page.close();
+});
+
+test('an esbuild bundle of an app using chatwire streams a reply in headless Chromium', async () => {
+  const result = await esbuild.build({
+    stdin: { contents: CHAT_SCRIPT, resolveDir: packageDir, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  assert.deepEqual([...result.errors, ...result.warnings], []);
+  bundled.set('/bundle/app.js', result.outputFiles[0].contents);
+  bundled.set('/bundle/chatwire_wasm_bg.wasm', readFileSync(join(packageDir, 'pkg', 'chatwire_wasm_bg.wasm')));
+  const page = await context.newPage();
+  const problems = [];
+  const requests = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.origin === origin) requests.push(url.pathname);
+  });
+  await page.goto(`${origin}/bundled?base=${encodeURIComponent(mock.base)}`);
+  const out = page.locator('#out[data-status]');
+  await out.waitFor({ timeout: 20_000 });
+  const text = await out.textContent();
+  assert.equal(await out.getAttribute('data-status'), 'done', `page failed: ${text}\n${problems.join('\n')}`);
+  const results = JSON.parse(text);
+  assert.equal(results.text, 'You said: hello');
+  assert.equal(results.final, 'acked');
+  assert.equal(results.refusal.code, 'UNSUPPORTED');
+  assert.deepEqual(problems, [], 'the page logged errors');
+  assert.deepEqual(requests.sort(), ['/bundle/app.js', '/bundle/chatwire_wasm_bg.wasm', '/bundled'],
+    'the page loads the bundle and the module next to it, nothing from the package');
   await page.close();
 });

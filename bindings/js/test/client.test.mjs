@@ -45,8 +45,12 @@ for (const dialect of DIALECTS) {
     assert.equal(c.stats().reconnects, 1, 'the cut forced one reconnect');
     const hello = (await mock.received(dialect)).filter((r) => r.text === 'hello');
     assert.equal(hello.length, 1, JSON.stringify(hello));
-    // openai's cut stream can only be re-sent (no resume): the backend saw it twice.
-    assert.equal(hello[0].times_received, dialect === 'openai' ? 2 : 1, JSON.stringify(hello));
+    // openai's cut stream can only be re-sent (no resume): the backend saw it twice. ai-sdk
+    // resumes through the resumable-stream route while the reply is still being generated; a
+    // reply that finished before the reconnect answers 204 there, and the message is re-sent
+    // under the same messageId (the backend dedups it): once or twice, the text still once.
+    if (dialect === 'ai-sdk') assert.ok([1, 2].includes(hello[0].times_received), JSON.stringify(hello));
+    else assert.equal(hello[0].times_received, dialect === 'openai' ? 2 : 1, JSON.stringify(hello));
   });
 }
 

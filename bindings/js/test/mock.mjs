@@ -40,7 +40,7 @@ export const fastBackoff = {
   baseMs: 20, capMs: 500, restartMaxMs: 100, rateLimitMinMs: 50, initializingMinMs: 50, networkMinMs: 30,
 };
 
-export const DIALECTS = ['native', 'chat-v2', 'chat-interfaces', 'miptech', 'openai', 'parlant'];
+export const DIALECTS = ['native', 'chat-v2', 'chat-interfaces', 'miptech', 'openai', 'parlant', 'ai-sdk'];
 
 /**
  * Sends `text` and collects the reply: resolves `{ text, turns, receipt }` once a turn ends.

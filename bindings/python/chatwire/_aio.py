@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import typing
 
+from . import chatwire_core as _core
 from . import chatwire_ffi as _ffi
 
 
@@ -27,7 +28,7 @@ class EventStream:
     def __aiter__(self) -> "EventStream":
         return self
 
-    async def __anext__(self) -> _ffi.Envelope:
+    async def __anext__(self) -> _core.Envelope:
         if self._subscription is None:
             raise StopAsyncIteration
         envelope = await self._subscription.next()
@@ -64,7 +65,7 @@ class StateStream:
     def __aiter__(self) -> "StateStream":
         return self
 
-    async def __anext__(self) -> _ffi.ConnectionState:
+    async def __anext__(self) -> _core.ConnectionState:
         if self._subscription is None:
             raise StopAsyncIteration
         state = await self._subscription.next()
@@ -126,7 +127,7 @@ class _BoundedProvider(_ffi.TokenProvider):
         try:
             return await asyncio.wait_for(self._provider.token(), self._timeout_s)
         except asyncio.TimeoutError:
-            raise _ffi.TokenError.Failed(
+            raise _ffi.TokenError.Failed(  # type: ignore[attr-defined]
                 f"the token provider did not answer within {self._timeout_s * 1000:.0f} ms"
             ) from None
 

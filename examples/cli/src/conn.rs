@@ -12,7 +12,7 @@ use std::time::Duration;
 /// How to reach a backend (`Debug` shows no credential: see [`ConnArgs::display_url`]).
 #[derive(Args)]
 pub struct ConnArgs {
-    /// Backend dialect: native, miptech, chat-v2, chat-interfaces, parlant, openai.
+    /// Backend dialect: native, miptech, chat-v2, chat-interfaces, parlant, openai, ai-sdk.
     #[arg(long, short = 'd')]
     pub dialect: DialectKind,
     /// Base URL of the backend, e.g. http://127.0.0.1:8080 (the URL `chatwire mock` prints).
@@ -154,7 +154,10 @@ pub enum Outcome {
 ///
 /// A `TurnFailed` caused by a lost connection (`disconnected`, `discontinuity`, `eof`) is not the
 /// end while the message is still unacknowledged: the engine re-sends it with the same client id
-/// and the backend answers in a new attempt.
+/// and the backend answers in a new attempt. "Unacknowledged" is the message's status as of that
+/// envelope (its `messageStatus` envelopes, in stream order), not the receipt's live status: a
+/// re-sent message can be acked before the app reads the failure of its first attempt (ai-sdk
+/// re-sends right after the `Discontinuity`).
 pub async fn follow_turn(
     events: &mut EventStream,
     receipt: &Receipt,
@@ -164,6 +167,8 @@ pub async fn follow_turn(
 ) -> Outcome {
     let deadline = tokio::time::Instant::now() + limit;
     let mut last_error = String::new();
+    // the stream was subscribed before the send: its first status for the message is `queued`
+    let mut status = DeliveryStatus::Queued;
     loop {
         let envelope = match tokio::time::timeout_at(deadline, events.recv()).await {
             Err(_) => return Outcome::TimedOut,
@@ -179,7 +184,7 @@ pub async fn follow_turn(
                     error.code,
                     TurnErrorCode::Disconnected | TurnErrorCode::Discontinuity | TurnErrorCode::Eof
                 );
-                let pending = match receipt.status() {
+                let pending = match status {
                     DeliveryStatus::Queued => true,
                     DeliveryStatus::Sent => acks,
                     _ => false,
@@ -203,6 +208,11 @@ pub async fn follow_turn(
                 }
                 return Outcome::Failed(format!("message not delivered ({reason:?})"));
             }
+            Event::MessageStatus {
+                client_id,
+                status: now,
+                ..
+            } if *client_id == receipt.client_id() => status = now.clone(),
             Event::Error { message, .. } => last_error = message.clone(),
             Event::StateChanged {
                 to: ConnectionState::Failed | ConnectionState::Closed,

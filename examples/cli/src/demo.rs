@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 /// Options of `chatwire demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Only these dialects (comma-separated; default: all six).
+    /// Only these dialects (comma-separated; default: all seven).
     #[arg(long, value_delimiter = ',')]
     pub dialects: Vec<DialectKind>,
     /// Seed for the mock's faults and the clients' RNGs (same seed, same run).
@@ -68,6 +68,8 @@ fn cut_after(kind: DialectKind) -> u64 {
         DialectKind::ChatV2 => 5,
         DialectKind::Parlant => 6,
         DialectKind::ChatInterfaces | DialectKind::Openai => 2,
+        // `start`, `start-step`, `text-start`, then the first `text-delta`
+        DialectKind::AiSdk => 4,
         _ => 6,
     }
 }

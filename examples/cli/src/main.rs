@@ -19,7 +19,7 @@ use std::process::ExitCode;
 #[command(
     name = "chatwire",
     version,
-    about = "Reliable chat client for AI-agent backends: one clean event stream from six dialects"
+    about = "Reliable chat client for AI-agent backends: one clean event stream from seven dialects"
 )]
 struct Cli {
     /// Plain output even on a terminal (also: NO_COLOR=1).

@@ -145,6 +145,9 @@ impl Renderer {
                 self.line(&s.red(&format!("! {kind:?} error: {message}")))
             }
             Event::Unknown { name } => self.line(&s.dim(&format!("? unknown event {name}"))),
+            Event::Data { name, data, .. } => {
+                self.line(&s.dim(&format!("· {name}: {}", short(&data.to_string()))))
+            }
             Event::Transcript { text, is_final } if *is_final => {
                 self.line(&format!("{} {text}", s.bold("transcript:")))
             }

@@ -125,6 +125,7 @@ events_tests! {
     chat_interfaces: DialectKind::ChatInterfaces;
     parlant: DialectKind::Parlant;
     openai: DialectKind::Openai;
+    ai_sdk: DialectKind::AiSdk;
 }
 
 #[tokio::test]

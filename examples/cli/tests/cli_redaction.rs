@@ -46,8 +46,9 @@ fn assert_no_secret(what: &str, text: &str) {
     }
 }
 
-/// `events` with every credential option the dialect takes (native takes no API key; OpenAI
-/// sends its API key as the bearer token, so it gets the token only: the mock checks that one).
+/// `events` with every credential option the dialect takes (native takes no API key; OpenAI and
+/// the AI SDK dialect send their API key as the bearer token, so they get the token only: the
+/// mock checks that one).
 fn events(kind: DialectKind, url: &str, token: &str, extra: &[&str]) -> (bool, String) {
     let header = format!("X-Trace-Key: {HEADER_VALUE}");
     let mut args = vec![
@@ -67,7 +68,10 @@ fn events(kind: DialectKind, url: &str, token: &str, extra: &[&str]) -> (bool, S
         "--timeout",
         "20",
     ];
-    if !matches!(kind, DialectKind::Native | DialectKind::Openai) {
+    if !matches!(
+        kind,
+        DialectKind::Native | DialectKind::Openai | DialectKind::AiSdk
+    ) {
         args.extend_from_slice(&["--api-key", API_KEY]);
     }
     args.extend_from_slice(extra);
@@ -96,7 +100,7 @@ fn trace_logs_of_real_turns_show_no_credential() {
         // the mock checks bearer tokens on these dialects' connections
         let checked = matches!(
             kind,
-            DialectKind::Native | DialectKind::ChatV2 | DialectKind::Openai
+            DialectKind::Native | DialectKind::ChatV2 | DialectKind::Openai | DialectKind::AiSdk
         );
         if checked {
             assert!(!ok, "{kind}: a wrong token was accepted:\n{text}");

@@ -375,7 +375,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Keep the original wire event in `Envelope::raw` (default true).
+    /// Keep the original wire event in `Envelope::raw` of every event (default false: only
+    /// `Event::Unknown` carries it).
     ///
     /// See the [example](ClientBuilder#example) using every setter.
     pub fn keep_raw(mut self, keep: bool) -> ClientBuilder {

@@ -188,7 +188,7 @@ impl Client {
     pub async fn send_audio(&self, pcm16: &[i16]) -> Result<Receipt, ClientError> {
         let bytes: Vec<u8> = pcm16.iter().flat_map(|s| s.to_le_bytes()).collect();
         let audio = ("pcm16".to_string(), receipt::base64(&bytes));
-        self.submit(String::new(), Some(audio)).await
+        self.submit(String::new(), Some(Box::new(audio))).await
     }
 
     /// Reports the user typing or not (coalesced and throttled by the engine; a no-op for
@@ -403,7 +403,7 @@ impl Client {
     async fn submit(
         &self,
         text: String,
-        audio: Option<(String, String)>,
+        audio: Option<Box<(String, String)>>,
     ) -> Result<Receipt, ClientError> {
         let (reply, rx) = oneshot::channel();
         let request = Request::Send { text, audio, reply };

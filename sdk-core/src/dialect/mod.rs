@@ -123,17 +123,28 @@ pub use sink::{Action, Actions};
 
 use crate::error::DialectError;
 
-// Dialect modules (one line each).
+// Dialect modules (one line each), each behind its cargo feature `dialect-<name>` (all in
+// `default`; the registry refuses a dialect whose feature is off with `UNSUPPORTED`).
+#[cfg(feature = "dialect-ai-sdk")]
+pub mod ai_sdk;
+#[cfg(feature = "dialect-chat-interfaces")]
 pub mod chat_interfaces;
+#[cfg(feature = "dialect-chat-v2")]
 pub mod chat_v2;
 mod codec_kit;
+#[cfg(feature = "dialect-miptech")]
 pub mod miptech;
+#[cfg(feature = "dialect-native")]
 pub mod native;
+#[cfg(feature = "dialect-openai")]
 pub mod openai;
+#[cfg(feature = "dialect-parlant")]
 pub mod parlant;
 mod registry;
+mod socket;
 
 pub use registry::{DialectKind, Params, UnknownDialect};
+pub use socket::SocketNeeds;
 
 /// Why the engine ends a connection (passed to [`Dialect::disconnect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,6 +198,16 @@ pub trait Dialect: Send + 'static {
     /// afterwards. The default does nothing.
     fn disconnect(&mut self, reason: Disconnect, out: &mut Actions) {
         let _ = (reason, out);
+    }
+
+    /// The app's token provider handed out `token` (the session calls this before each
+    /// connection attempt once a token exists). Dialects whose backend also reads the bearer
+    /// token outside the `Authorization` header (a first frame, a query parameter) put it there
+    /// from the next connection on, so it reaches the backend where a platform cannot set
+    /// upgrade headers (a browser WebSocket). The default does nothing: the session already
+    /// sets the header on every socket and request.
+    fn set_token(&mut self, token: &str) {
+        let _ = token;
     }
 }
 

@@ -101,19 +101,52 @@ pub enum Action {
 /// assert_eq!(actions.len(), 2);
 /// assert!(matches!(&actions[1], Action::SendText { conn: c, .. } if *c == conn));
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Actions {
     next_id: u64,
     list: Vec<Action>,
+    keep_raw: bool,
+}
+
+impl Default for Actions {
+    fn default() -> Actions {
+        Actions::new(0)
+    }
 }
 
 impl Actions {
-    /// A collector whose first handle will be `first_id`.
+    /// A collector whose first handle will be `first_id` (raw wire events wanted).
     pub fn new(first_id: u64) -> Actions {
         Actions {
             next_id: first_id,
             list: Vec::new(),
+            keep_raw: true,
         }
+    }
+
+    /// Whether the engine keeps [`Decoded::raw`] (`Config::keep_raw`). A dialect may skip
+    /// building the raw JSON when this is `false` (the engine drops it anyway); it must not
+    /// decide anything else by it.
+    ///
+    /// ```
+    /// use chatwire::dialect::Actions;
+    /// assert!(Actions::new(1).keep_raw());
+    /// assert!(!Actions::new(1).without_raw().keep_raw());
+    /// ```
+    pub fn keep_raw(&self) -> bool {
+        self.keep_raw
+    }
+
+    /// The same collector, telling the dialect that raw wire events are not kept.
+    ///
+    /// ```
+    /// use chatwire::dialect::Actions;
+    /// let out = Actions::new(1).without_raw();
+    /// assert!(!out.keep_raw());
+    /// ```
+    pub fn without_raw(mut self) -> Actions {
+        self.keep_raw = false;
+        self
     }
 
     /// Opens a WebSocket; returns its handle.
@@ -218,11 +251,12 @@ impl Actions {
     }
 
     /// A collector that reuses `buffer`'s allocation (the engine recycles one per call).
-    pub(crate) fn with_buffer(first_id: u64, mut buffer: Vec<Action>) -> Actions {
+    pub(crate) fn with_buffer(first_id: u64, mut buffer: Vec<Action>, keep_raw: bool) -> Actions {
         buffer.clear();
         Actions {
             next_id: first_id,
             list: buffer,
+            keep_raw,
         }
     }
 

@@ -5,8 +5,10 @@
 //! (`HttpChunk`), then `HttpEnd` — the engine runs the SSE parser on those bytes. A streaming
 //! request answered with an error status (not 2xx) is read like a plain one: its body is the
 //! error (JSON, HTML, text) the dialect needs to classify it. Transport
-//! failures, the request's `timeout_ms`, and a non-streaming body larger than the limit report
-//! `HttpFailed`. HTTP error statuses are ordinary responses: the dialect decides what they mean.
+//! failures and a non-streaming body larger than the limit report `HttpFailed`. No request
+//! deadline lives here: the engine owns them (the request's `timeout_ms`, and response headers
+//! for SSE within the connect timeout) and cancels the request when one passes. HTTP error
+//! statuses are ordinary responses: the dialect decides what they mean.
 //! Error texts never include the URL (queries may carry credentials).
 
 use super::Report;
@@ -58,9 +60,6 @@ async fn run(
     }
     if !request.body.is_empty() {
         builder = builder.body(request.body);
-    }
-    if let Some(ms) = request.timeout_ms {
-        builder = builder.timeout(Duration::from_millis(ms));
     }
     let mut response = match builder.send().await {
         Ok(response) => response,

@@ -3,11 +3,15 @@
 //! The task follows the session's driving contract literally: every input goes to
 //! [`Session::handle`] with `now` measured by `tokio::time::Instant` from the driver's start, then
 //! [`Session::poll`] is drained until `None`, then one sleep is armed at
-//! [`Session::poll_timeout`]. Transport operations are executed by small tasks — one per
-//! WebSocket (`socket.rs`) and one per HTTP request (`http.rs`) — that report back through a single
-//! bounded channel, so per-transport order is preserved and a slow session applies backpressure
+//! [`Session::poll_timeout`] (re-armed only when that instant changed). A wake-up for a
+//! transport report handles up to `REPORT_BATCH` reports already waiting before the task
+//! yields, so a burst of frames costs one task switch, not one per frame. Transport operations
+//! are executed by small tasks — one per WebSocket (`socket.rs`) and one per HTTP request
+//! (`http.rs`) — that report back through a single bounded channel, so per-transport order is preserved and a slow session applies backpressure
 //! to the network instead of buffering without bound. Envelopes go to every subscriber as one
 //! shared [`Arc`] through an unbounded channel (a slow consumer is never dropped from or skipped).
+//! The TLS configuration is the process's one (`tls.rs`); the HTTP client is built on the first
+//! HTTP request, so a WebSocket-only client never carries one.
 //!
 //! The driver decides nothing: states, retries, dedup, acks, timeouts, the token provider's
 //! schedule, headers and the terminal status of a message are the session's. What is left here
@@ -42,10 +46,11 @@ pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request from a client handle to its driver task.
 pub(crate) enum Request {
-    /// Queue a message (`audio: Some((format, base64))` for audio).
+    /// Queue a message (`audio: Some((format, base64))` for audio; boxed, so every slot of
+    /// the request channel, allocated per client, stays small).
     Send {
         text: String,
-        audio: Option<(String, String)>,
+        audio: Option<Box<(String, String)>>,
         reply: oneshot::Sender<Result<SendAccepted, EngineError>>,
     },
     /// Take back a queued message.
@@ -110,8 +115,7 @@ pub(crate) fn spawn(
         None => Runtime::current()
             .ok_or_else(|| DriverSetupError("no tokio runtime is running".into()))?,
     };
-    let tls = tls::client_config().map_err(|e| DriverSetupError(e.to_string()))?;
-    let http = http::client(&tls).map_err(|e| DriverSetupError(e.to_string()))?;
+    let tls = tls::client_config().map_err(DriverSetupError)?;
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
     let (reports_tx, reports_rx) = mpsc::channel(REPORT_BUFFER);
     let driver = Driver {
@@ -120,7 +124,7 @@ pub(crate) fn spawn(
         reports: reports_tx,
         sockets: HashMap::new(),
         requests: HashMap::new(),
-        http,
+        http: None,
         tls,
         max_frame_bytes: options.max_frame_bytes,
         subscribers: Vec::new(),
@@ -144,13 +148,20 @@ pub(crate) enum Report {
 /// Transport reports waiting for the session (bounded: backpressure towards the sockets).
 const REPORT_BUFFER: usize = 256;
 
+/// Most transport reports handled per wake-up before the driver yields: a burst of frames is
+/// handled in one go (no task switch per frame), yet a flood cannot starve the app's requests
+/// or the timers for long.
+const REPORT_BATCH: usize = 64;
+
 struct Driver {
     session: Session,
     start: tokio::time::Instant,
     reports: mpsc::Sender<Report>,
     sockets: HashMap<ConnId, (mpsc::UnboundedSender<socket::SocketCmd>, AbortHandle)>,
     requests: HashMap<RequestId, AbortHandle>,
-    http: reqwest::Client,
+    /// Built on the first HTTP request: a client whose dialect only uses a WebSocket never
+    /// carries a connection pool.
+    http: Option<reqwest::Client>,
     tls: Arc<rustls::ClientConfig>,
     max_frame_bytes: usize,
     subscribers: Vec<mpsc::UnboundedSender<Arc<Envelope>>>,
@@ -193,7 +204,18 @@ impl Driver {
                     Some(request) => self.request(request),
                     None => self.feed(Command::Close.into()),
                 },
-                Some(report) = reports.recv() => self.report(report),
+                Some(report) = reports.recv() => {
+                    self.report(report);
+                    for _ in 1..REPORT_BATCH {
+                        if self.closed {
+                            break;
+                        }
+                        match reports.try_recv() {
+                            Ok(report) => self.report(report),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 () = &mut sleep, if deadline.is_some() => self.feed(SessionInput::Timeout),
             }
         }
@@ -220,7 +242,10 @@ impl Driver {
             Request::Send { text, audio, reply } => {
                 let result = match audio {
                     None => self.session.send(now, text),
-                    Some((format, data)) => self.session.send_audio(now, format, data),
+                    Some(audio) => {
+                        let (format, data) = *audio;
+                        self.session.send_audio(now, format, data)
+                    }
                 };
                 let answer = result.map(|client_id| {
                     let initial = ReceiptStatus {
@@ -287,7 +312,14 @@ impl Driver {
                     terminal,
                 } => {
                     if let Some(tx) = self.receipts.get(&client_id) {
-                        tx.send_replace(ReceiptStatus { status, terminal });
+                        // The receipt starts at `Queued`: the session's own `Queued` for it (and
+                        // any repeat) must not wake its watchers as if something had changed.
+                        let next = ReceiptStatus { status, terminal };
+                        tx.send_if_modified(|current| {
+                            let changed = *current != next;
+                            *current = next;
+                            changed
+                        });
                     }
                     if terminal {
                         self.receipts.remove(&client_id);
@@ -335,7 +367,21 @@ impl Driver {
                 );
                 let id = request.id;
                 let limit = self.max_frame_bytes;
-                let handle = http::spawn(&self.http, request, limit, self.reports.clone());
+                let client = match &self.http {
+                    Some(client) => client,
+                    None => match http::client(&self.tls) {
+                        Ok(client) => self.http.insert(client),
+                        Err(error) => {
+                            // Reported like any failed request: the session decides what follows.
+                            let error = format!("cannot set up the HTTP client: {error}");
+                            let failed = Report::Input(Input::HttpFailed { id, error });
+                            let reports = self.reports.clone();
+                            tokio::spawn(async move { reports.send(failed).await });
+                            return;
+                        }
+                    },
+                };
+                let handle = http::spawn(client, request, limit, self.reports.clone());
                 self.requests.insert(id, handle);
             }
             Transport::CancelHttp { id } => {

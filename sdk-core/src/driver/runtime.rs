@@ -117,19 +117,8 @@ fn unix_nanos() -> u128 {
         .unwrap_or(0)
 }
 
-/// URL for logs: scheme, host, port and path only (queries and user info may carry secrets).
-pub(crate) fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(u) => format!(
-            "{}://{}{}{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            u.path()
-        ),
-        Err(_) => "<invalid url>".to_string(),
-    }
-}
+// URL for logs: scheme, host, port and path only (queries and user info may carry secrets).
+pub(crate) use crate::options::redact_url;
 
 #[cfg(test)]
 mod tests {

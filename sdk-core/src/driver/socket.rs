@@ -47,6 +47,12 @@ pub(super) fn spawn(
     (tx, task.abort_handle())
 }
 
+/// The socket's read buffer: small, so an idle connection stays small (tungstenite's default of
+/// 128 KiB is zero-filled, hence resident, per connection); a message larger than this grows the
+/// buffer to fit it. Writes are not buffered (`write_buffer_size(0)`): every send is flushed
+/// at once anyway.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// How long a closing handshake may take before the task just drops the connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -69,6 +75,8 @@ async fn run(
         Err(error) => return report(CloseReason::refused(None, error)).await,
     };
     let config = protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .max_message_size(Some(spec.max_frame_bytes))
         .max_frame_size(Some(spec.max_frame_bytes));
     let connector = if spec.url.starts_with("wss:") {
@@ -76,13 +84,14 @@ async fn run(
     } else {
         tokio_tungstenite::Connector::Plain
     };
-    let connect = tokio_tungstenite::connect_async_tls_with_config(
+    // On the heap, and dropped once connected: the handshake's state is large (kilobytes) and
+    // would otherwise stay part of this task for the connection's whole life.
+    let mut connect = Box::pin(tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),
         true,
         Some(connector),
-    );
-    tokio::pin!(connect);
+    ));
     // Writes asked for before the upgrade completed (the engine waits for `SocketOpened`, so
     // this stays empty in practice) are kept in order.
     let mut early = Vec::new();
@@ -98,6 +107,7 @@ async fn run(
             },
         }
     };
+    drop(connect);
     if reports
         .send(Report::Input(Input::SocketOpened { conn }))
         .await

@@ -13,12 +13,16 @@
 //! - **Deterministic:** keys are hashed with a fixed hasher (no per-process random state), so a
 //!   run replays from its seed; iteration is in insertion order, oldest first.
 //!
-//! Lookup is O(1), insert, remove and eviction O(log n) (the order is a `BTreeMap` from an
-//! insertion counter to the key, so removing an entry from the middle leaves no tombstone).
+//! Lookup is O(1), insert, remove and eviction O(log n). The entries live in one dense `Vec` of
+//! slots (insertion counter, key, value); the hash map only maps a key to its slot, and a
+//! `BTreeMap` maps the insertion counter to the slot, so removing an entry from the middle leaves
+//! no tombstone (the last slot moves into the hole) and the slots never outnumber the entries.
+//! Both index maps have value type `usize` whatever `V` is, so the WebAssembly build carries one
+//! copy of the B-tree code for all bounded maps and one copy of the hash table code per key
+//! type, instead of one per key and value type.
 
 use super::item::FnvBuild;
 use std::borrow::Borrow;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
@@ -28,9 +32,21 @@ use std::hash::{BuildHasher, Hash};
 #[derive(Debug, Clone)]
 pub(crate) struct BoundedMap<K, V, S = FnvBuild> {
     capacity: usize,
-    entries: HashMap<K, (u64, V), S>,
-    order: BTreeMap<u64, K>,
+    /// Key -> index into `slots`.
+    entries: HashMap<K, usize, S>,
+    /// Insertion counter -> index into `slots`.
+    order: BTreeMap<u64, usize>,
+    /// The entries, dense (no free slots), in no particular order.
+    slots: Vec<Slot<K, V>>,
     next: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Slot<K, V> {
+    /// The insertion counter when the key was first inserted.
+    n: u64,
+    key: K,
+    value: V,
 }
 
 /// A set that keeps at most `capacity` keys, evicting the earliest inserted (see
@@ -47,6 +63,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
             capacity: capacity.max(1),
             entries: HashMap::with_hasher(S::default()),
             order: BTreeMap::new(),
+            slots: Vec::new(),
             next: 0,
         }
     }
@@ -58,11 +75,11 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 
     pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
@@ -78,7 +95,8 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.entries.get(key).map(|(_, v)| v)
+        let slot = *self.entries.get(key)?;
+        self.slots.get(slot).map(|s| &s.value)
     }
 
     pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
@@ -86,28 +104,22 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.entries.get_mut(key).map(|(_, v)| v)
+        let slot = *self.entries.get(key)?;
+        self.slots.get_mut(slot).map(|s| &mut s.value)
     }
 
     /// Inserts `key -> value`. A new key goes last in the order, evicting the oldest entry when
     /// the map is full (returned as `evicted`); a key already present keeps its place and gets
     /// the new value (the old one is returned as `replaced`).
     pub(crate) fn insert(&mut self, key: K, value: V) -> Inserted<K, V> {
-        if let Some((_, slot)) = self.entries.get_mut(&key) {
+        if let Some(old) = self.get_mut(&key) {
             return Inserted {
-                replaced: Some(std::mem::replace(slot, value)),
+                replaced: Some(std::mem::replace(old, value)),
                 evicted: None,
             };
         }
-        let evicted = if self.entries.len() >= self.capacity {
-            self.pop_oldest()
-        } else {
-            None
-        };
-        let n = self.next;
-        self.next = self.next.wrapping_add(1);
-        self.order.insert(n, key.clone());
-        self.entries.insert(key, (n, value));
+        let evicted = self.make_room();
+        self.push(key, value);
         Inserted {
             replaced: None,
             evicted,
@@ -117,18 +129,15 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     /// The value of `key`, inserted with `make` first when absent (evicting the oldest entry
     /// when the map is full).
     pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
-            let _ = self.pop_oldest();
-        }
-        let n = self.next;
-        match self.entries.entry(key) {
-            Entry::Occupied(o) => &mut o.into_mut().1,
-            Entry::Vacant(v) => {
-                self.order.insert(n, v.key().clone());
-                self.next = n.wrapping_add(1);
-                &mut v.insert((n, make())).1
+        let slot = match self.entries.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                let _ = self.make_room();
+                self.push(key, make())
             }
-        }
+        };
+        // In range: `entries` only holds indices of `slots` (every move below updates them).
+        &mut self.slots[slot].value
     }
 
     /// Removes `key`, returning its value.
@@ -137,35 +146,37 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (n, value) = self.entries.remove(key)?;
-        self.order.remove(&n);
-        Some(value)
+        let slot = self.entries.remove(key)?;
+        let removed = self.take_slot(slot)?;
+        self.order.remove(&removed.n);
+        Some(removed.value)
     }
 
     /// Removes and returns the earliest inserted entry.
     pub(crate) fn pop_oldest(&mut self) -> Option<(K, V)> {
-        let (_, key) = self.order.pop_first()?;
-        let (_, value) = self.entries.remove(&key)?;
-        Some((key, value))
+        let (_, slot) = self.order.pop_first()?;
+        let removed = self.take_slot(slot)?;
+        self.entries.remove(&removed.key);
+        Some((removed.key, removed.value))
     }
 
     /// The earliest inserted entry.
     #[cfg(test)]
     pub(crate) fn oldest(&self) -> Option<(&K, &V)> {
-        let (_, key) = self.order.first_key_value()?;
-        self.entries.get_key_value(key).map(|(k, (_, v))| (k, v))
+        let (_, slot) = self.order.first_key_value()?;
+        self.slots.get(*slot).map(|s| (&s.key, &s.value))
     }
 
     /// Entries in insertion order, oldest first.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + '_ {
         self.order
             .values()
-            .filter_map(|k| self.entries.get_key_value(k).map(|(k, (_, v))| (k, v)))
+            .filter_map(|slot| self.slots.get(*slot).map(|s| (&s.key, &s.value)))
     }
 
     /// Keys in insertion order, oldest first.
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + '_ {
-        self.order.values()
+        self.iter().map(|(k, _)| k)
     }
 
     /// Values in insertion order, oldest first.
@@ -175,20 +186,61 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
 
     /// Keeps the entries for which `keep` is true (order unchanged).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        let entries = &mut self.entries;
-        self.order.retain(|_, k| {
-            let kept = entries.get(k).is_some_and(|(_, v)| keep(k, v));
-            if !kept {
-                entries.remove(k);
-            }
-            kept
-        });
+        let before = self.slots.len();
+        self.slots.retain(|s| keep(&s.key, &s.value));
+        if self.slots.len() == before {
+            return;
+        }
+        // Slots moved: index them again.
+        self.entries.clear();
+        self.order.clear();
+        for (at, s) in self.slots.iter().enumerate() {
+            self.entries.insert(s.key.clone(), at);
+            self.order.insert(s.n, at);
+        }
     }
 
     /// Removes everything (the insertion counter goes on).
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();
+        self.slots.clear();
+    }
+
+    /// Evicts the oldest entry when the map is full.
+    fn make_room(&mut self) -> Option<(K, V)> {
+        if self.slots.len() >= self.capacity {
+            self.pop_oldest()
+        } else {
+            None
+        }
+    }
+
+    /// Appends a new key (not present) as the newest entry; returns its slot.
+    fn push(&mut self, key: K, value: V) -> usize {
+        let n = self.next;
+        self.next = self.next.wrapping_add(1);
+        let slot = self.slots.len();
+        self.entries.insert(key.clone(), slot);
+        self.order.insert(n, slot);
+        self.slots.push(Slot { n, key, value });
+        slot
+    }
+
+    /// Takes `slot` out, moving the last slot into its place (and re-pointing that entry's key
+    /// and insertion counter at it). The caller removes the taken entry's own index entries.
+    fn take_slot(&mut self, slot: usize) -> Option<Slot<K, V>> {
+        if slot >= self.slots.len() {
+            return None;
+        }
+        let removed = self.slots.swap_remove(slot);
+        if let Some(moved) = self.slots.get(slot) {
+            if let Some(at) = self.entries.get_mut(&moved.key) {
+                *at = slot;
+            }
+            self.order.insert(moved.n, slot);
+        }
+        Some(removed)
     }
 }
 
@@ -256,6 +308,35 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::VecDeque;
+
+    #[test]
+    fn removed_slots_are_reused_so_churn_around_an_old_entry_stays_small() {
+        let mut m: BoundedMap<String, u32> = BoundedMap::new(8);
+        let _ = m.insert("old".into(), 0);
+        for i in 0..10_000u32 {
+            let _ = m.insert(format!("k{i}"), i);
+            if i % 3 != 0 {
+                assert_eq!(m.remove(&format!("k{i}")), Some(i));
+            }
+        }
+        assert!(m.slots.len() <= 9, "slots grew to {}", m.slots.len());
+        assert_eq!(m.len(), 8);
+        // Insertion order survives slot reuse: the oldest remaining first.
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "k9978", "k9981", "k9984", "k9987", "k9990", "k9993", "k9996", "k9999"
+            ]
+        );
+        m.retain(|k, _| k != "k9990");
+        let _ = m.get_or_insert_with("new".into(), || 1);
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys.last(), Some(&"new"));
+        assert_eq!(keys.len(), 8);
+        assert!(!keys.contains(&"k9990"));
+        assert_eq!(m.pop_oldest(), Some(("k9978".into(), 9978)));
+    }
 
     #[test]
     fn evicts_by_insertion_order_across_a_digit_boundary() {

@@ -389,6 +389,34 @@ impl Engine {
             retryable,
         }));
     }
+
+    /// Checks the link now instead of judging it by deadlines that passed while the host was
+    /// asleep (a background tab, a suspended laptop). While `Ready`: a ping dialect sends a ping
+    /// now and waits `pong_timeout` for its answer (the pong, or any frame, proves the link); an
+    /// idle-timeout dialect cannot ask, so its idle clock starts over from `now` and a dead
+    /// stream is still found after `idle_timeout`. In any other state it does nothing.
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// engine.probe(chatwire::Instant::ZERO); // not connected: nothing to probe
+    /// assert!(engine.poll_output().is_none());
+    /// ```
+    pub fn probe(&mut self, now: Instant) {
+        if !matches!(self.conn, Conn::Ready) {
+            return;
+        }
+        match self.caps.liveness {
+            Liveness::Ping => {
+                self.ping_nonce = self.ping_nonce.wrapping_add(1);
+                self.pong_deadline = Some(now + self.config.pong_timeout);
+                let nonce = self.ping_nonce;
+                self.encode(now, Outbound::Ping { nonce });
+            }
+            _ => self.last_rx = self.last_rx.max(now),
+        }
+    }
 }
 
 fn failure_kind(kind: FailureKind) -> ErrorKind {

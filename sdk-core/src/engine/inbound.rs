@@ -4,7 +4,7 @@
 //! tracking and text assembly, and leave as numbered [`Envelope`]s.
 
 use super::item::Item;
-use super::{Engine, Handle};
+use super::{Engine, Handle, HttpDeadline, HttpLate};
 use crate::dialect::{Action, Actions, Decoded, Failure, ResponseKind, TransportEvent};
 use crate::event::{DeliveryStatus, Envelope, ErrorKind, Event};
 use crate::ids::{ClientId, ConnId, Cursor, RequestId};
@@ -105,8 +105,18 @@ impl Engine {
         headers: &[(String, String)],
         body: Vec<u8>,
     ) {
-        let kind = match self.live.get(&id.0) {
-            Some(Handle::Http { kind, .. }) => *kind,
+        let kind = match self.live.get_mut(&id.0) {
+            Some(Handle::Http { kind, deadline, .. }) => {
+                // The response started: only the request's own total timeout still applies.
+                if let Some(HttpDeadline {
+                    why: HttpLate::NoResponse(_),
+                    ..
+                }) = deadline
+                {
+                    *deadline = None;
+                }
+                *kind
+            }
             _ => return,
         };
         // An error status ends a streaming request too: its (small) body is the error, read
@@ -184,7 +194,7 @@ impl Engine {
         self.forward(now, TransportEvent::HttpFailed { id, error });
     }
 
-    fn forward(&mut self, now: Instant, event: TransportEvent<'_>) {
+    pub(super) fn forward(&mut self, now: Instant, event: TransportEvent<'_>) {
         let mut out = self.actions();
         self.dialect.on_transport(event, &mut out);
         self.finish_dialect_call(now, out);
@@ -192,7 +202,8 @@ impl Engine {
 
     /// A collector for one dialect call, reusing a spare buffer when there is one.
     pub(super) fn actions(&mut self) -> Actions {
-        Actions::with_buffer(self.next_id, std::mem::take(&mut self.spare_actions))
+        let buffer = std::mem::take(&mut self.spare_actions);
+        Actions::with_buffer(self.next_id, buffer, self.config.keep_raw)
     }
 
     /// Carries out what a dialect call decided, in order.
@@ -236,11 +247,18 @@ impl Engine {
             Action::Http { id, spec } if live && !self.tearing_down => {
                 let sse =
                     (spec.response == ResponseKind::Sse).then(|| Box::new(sse::Parser::new()));
+                let deadline = super::http_deadline::http_deadline(
+                    now,
+                    spec.response,
+                    self.config.connect_timeout.as_millis(),
+                    spec.timeout_ms,
+                );
                 self.live.insert(
                     id.0,
                     Handle::Http {
                         kind: spec.response,
                         sse,
+                        deadline,
                     },
                 );
                 let mut req = HttpRequest {
@@ -348,7 +366,9 @@ impl Engine {
             self.proven = true; // a completed turn proves the connection healthy
         }
         self.seq += 1;
-        let raw = if self.config.keep_raw { item.raw } else { None };
+        // An unknown event's wire form is all the app has of it: kept whatever the setting.
+        let keep = self.config.keep_raw || matches!(item.event, Event::Unknown { .. });
+        let raw = if keep { item.raw } else { None };
         let envelope = Envelope {
             seq: self.seq,
             cursor: item.cursor.map(Cursor::into_string),

@@ -7,9 +7,12 @@
 //! contract. This file holds the public API; the state machine, the inbound and the outbound
 //! paths live in the sibling modules.
 
+// Some of its methods serve only some dialects (cargo features `dialect-<name>`).
+#[cfg_attr(not(feature = "all-dialects"), allow(dead_code))]
 pub(crate) mod bounded;
 mod conn;
 mod dedup;
+mod http_deadline;
 mod inbound;
 mod item;
 mod outbound;
@@ -23,6 +26,7 @@ use crate::dialect::{Capabilities, Dialect};
 use crate::error::{ConfigError, EngineError};
 use crate::ids::{ClientId, Cursor};
 use crate::io::{Command, Input, Output};
+use crate::seqmap::SeqMap;
 use crate::sse;
 use crate::state::ConnectionState;
 use crate::time::Instant;
@@ -33,7 +37,7 @@ pub(crate) use dedup::IdHasher;
 use item::Item;
 use queue::{Payload, Queue};
 use rng::Rng;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use turns::Turns;
 
 /// A chat client's core, driven through [`handle`](Engine::handle),
@@ -64,7 +68,7 @@ pub struct Engine {
     /// reconnect reports one `Discontinuity`.
     cut_turn: bool,
     tearing_down: bool,
-    live: BTreeMap<u64, Handle>,
+    live: SeqMap<Handle>,
     next_id: u64,
     queue: Queue,
     /// A message was settled during the current dialect call: with `ordered_sends`, the next
@@ -115,7 +119,25 @@ enum Handle {
     Http {
         kind: crate::dialect::ResponseKind,
         sse: Option<Box<sse::Parser>>,
+        /// When the request fails unless answered: see [`Engine::http_deadlines`].
+        deadline: Option<HttpDeadline>,
     },
+}
+
+/// The engine-owned deadline of one HTTP request (drivers and hosts apply none of their own).
+#[derive(Debug, Clone, Copy)]
+struct HttpDeadline {
+    at: Instant,
+    /// Why the request fails at `at`.
+    why: HttpLate,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum HttpLate {
+    /// An SSE request without response headers within the connect timeout (ms).
+    NoResponse(u64),
+    /// The request's own `timeout_ms` passed.
+    Total(u64),
 }
 
 #[derive(Debug, Default)]
@@ -163,7 +185,7 @@ impl Engine {
             ever_ready: false,
             cut_turn: false,
             tearing_down: false,
-            live: BTreeMap::new(),
+            live: SeqMap::new(),
             next_id: 1,
             queue: Queue::new(config.queue_capacity, config.overflow),
             release_next: false,
@@ -251,9 +273,13 @@ impl Engine {
     /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next = self.conn_deadline();
-        for t in [self.typing.retry_at, self.turns.next_deadline()]
-            .into_iter()
-            .flatten()
+        for t in [
+            self.typing.retry_at,
+            self.turns.next_deadline(),
+            self.next_http_deadline(),
+        ]
+        .into_iter()
+        .flatten()
         {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
@@ -480,6 +506,7 @@ impl Engine {
             };
         }
         self.on_time(now);
+        self.http_deadlines(now);
         Ok(())
     }
 
@@ -525,3 +552,5 @@ mod tests_attempts;
 mod tests_http;
 #[cfg(test)]
 mod tests_order;
+#[cfg(test)]
+mod tests_raw;

@@ -59,7 +59,7 @@ impl Queue {
         Queue {
             capacity: capacity.max(1),
             policy,
-            items: VecDeque::with_capacity(capacity.max(1)),
+            items: VecDeque::new(), // grows on use: an idle client holds no slots
         }
     }
 

@@ -17,6 +17,8 @@ use super::bounded::{BoundedMap, BoundedSet};
 use super::item::Item;
 use crate::Instant;
 use crate::event::{Event, TextChannel, TextUpdate, TurnError, TurnErrorCode};
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 /// Ended turn ids remembered (late events of these are dropped).
@@ -45,8 +47,17 @@ struct OpenTurn {
     deadline: Instant,
 }
 
-/// A text part: (message, part, channel).
-type PartKey = (Option<String>, Option<String>, TextChannel);
+/// A text part: (message, part, channel). Looked up by a borrowed [`PartRef`] (through
+/// `dyn PartId`), so a delta of a known part copies no id.
+#[derive(Debug, Clone)]
+struct PartKey {
+    message: Option<String>,
+    part: Option<String>,
+    channel: TextChannel,
+}
+
+/// A text part's identity, borrowed from an item.
+type PartRef<'a> = (Option<&'a str>, Option<&'a str>, TextChannel);
 
 /// Length of a part's text in characters: on the wire (the backend's offsets) and as shown to
 /// the app (shorter only after text was lost to a gap).
@@ -114,10 +125,17 @@ impl Turns {
         }
         match &mut item.event {
             Event::TextDelta { channel, update } => {
-                let slot: PartKey = (item.message_id.clone(), item.part_id.clone(), *channel);
+                let slot: PartRef<'_> = (
+                    item.message_id.as_deref(),
+                    item.part_id.as_deref(),
+                    *channel,
+                );
                 match update {
                     TextUpdate::Append { text, offset: at } => {
-                        let known = self.parts.get(&slot).map_or(PartLen::default(), |p| p.1);
+                        let known = self
+                            .parts
+                            .get(&slot as &dyn PartId)
+                            .map_or(PartLen::default(), |p| p.1);
                         let start = offset.unwrap_or(known.wire);
                         let n = text.chars().count() as u64;
                         if start.saturating_add(n) <= known.wire {
@@ -152,7 +170,7 @@ impl Turns {
             Event::MessageCompleted { .. } => {
                 let message = item.message_id.clone();
                 self.parts
-                    .retain(|k, _| k.0 != message || message.is_none());
+                    .retain(|k, _| k.message != message || message.is_none());
             }
             _ => {}
         }
@@ -369,16 +387,73 @@ impl Turns {
 
     /// Stores the length of part `slot` (a new entry evicts the oldest part at the bound);
     /// returns the part's id for coalescing.
-    fn set_part_len(&mut self, slot: PartKey, len: PartLen) -> usize {
-        if let Some((id, known)) = self.parts.get_mut(&slot) {
+    fn set_part_len(&mut self, slot: PartRef<'_>, len: PartLen) -> usize {
+        if let Some((id, known)) = self.parts.get_mut(&slot as &dyn PartId) {
             *known = len;
             return *id;
         }
         self.next_part += 1;
-        let _ = self.parts.insert(slot, (self.next_part, len));
+        let key = PartKey {
+            message: slot.0.map(str::to_string),
+            part: slot.1.map(str::to_string),
+            channel: slot.2,
+        };
+        let _ = self.parts.insert(key, (self.next_part, len));
         self.next_part
     }
 }
+
+/// What owned and borrowed part keys have in common: hashing and equality go through `id`, so
+/// the map finds an owned [`PartKey`] from a [`PartRef`].
+trait PartId {
+    fn id(&self) -> PartRef<'_>;
+}
+
+impl PartId for PartKey {
+    fn id(&self) -> PartRef<'_> {
+        (self.message.as_deref(), self.part.as_deref(), self.channel)
+    }
+}
+
+impl PartId for PartRef<'_> {
+    fn id(&self) -> PartRef<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn PartId + 'a> for PartKey {
+    fn borrow(&self) -> &(dyn PartId + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn PartId + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl PartialEq for dyn PartId + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for dyn PartId + '_ {}
+
+impl Hash for PartKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state); // the same as `dyn PartId`, as `Borrow` requires
+    }
+}
+
+impl PartialEq for PartKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for PartKey {}
 
 #[cfg(test)]
 mod tests;

@@ -55,6 +55,7 @@ fn every_variant_is_documented() {
         "toolProgress",
         "toolCompleted",
         "toolFailed",
+        "data",
         "transcript",
         "audioChunk",
         "typing",

@@ -5,26 +5,24 @@
 //! Loopback means `localhost`, `*.localhost`, `127.0.0.0/8` and `::1` (RFC 6761 §6.3 reserves
 //! `localhost` names for loopback); only there is clear-text `http`/`ws` accepted by default.
 
+use super::weburl::{Host, WebUrl};
 use crate::error::BuildError;
 
 /// Checks scheme, host and transport security; returns the URL without a trailing `/`.
 pub(super) fn url(raw: &str, allow_insecure: bool) -> Result<String, BuildError> {
     let trimmed = raw.trim().trim_end_matches('/');
-    let url = url::Url::parse(trimmed).map_err(|e| BuildError::InvalidUrl(e.to_string()))?;
-    let scheme = url.scheme().to_string();
+    let url = WebUrl::parse(trimmed).map_err(|e| BuildError::InvalidUrl(e.to_string()))?;
+    let scheme = url.scheme;
     if !matches!(scheme.as_str(), "http" | "https" | "ws" | "wss") {
         return Err(BuildError::UnsupportedScheme(scheme));
     }
     let host = url
-        .host()
+        .host
         .ok_or_else(|| BuildError::InvalidUrl("the URL has no host".into()))?;
-    let loopback = match host {
-        url::Host::Domain(name) => {
-            let name = name.to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
+    let loopback = match &host {
+        Host::Domain(name) => name == "localhost" || name.ends_with(".localhost"),
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
     };
     if matches!(scheme.as_str(), "http" | "ws") && !loopback && !allow_insecure {
         return Err(BuildError::Insecure {
@@ -61,14 +59,12 @@ pub(super) fn is_secret(key: &str) -> bool {
 
 /// The URL without user info, query or fragment (which may hold credentials).
 pub(crate) fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw.trim()) {
-        Ok(u) => format!(
-            "{}://{}{}{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            u.path()
-        ),
+    match WebUrl::parse(raw) {
+        Ok(u) => {
+            let host = u.host.map(|h| h.to_string()).unwrap_or_default();
+            let port = u.port.map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{host}{port}{}", u.scheme, u.path)
+        }
         Err(_) => "<invalid url>".to_string(),
     }
 }

@@ -13,11 +13,11 @@
 
 mod check;
 mod json;
+mod weburl;
 
 use crate::config::Config;
 use crate::dialect::{Dialect, DialectKind, Params};
 use crate::error::BuildError;
-use std::collections::BTreeMap;
 use std::fmt;
 
 pub(crate) use check::redact_url;
@@ -162,6 +162,9 @@ impl ClientOptions {
     /// assert!(matches!(options.validate(), Err(BuildError::UnknownParam { .. })));
     /// ```
     pub fn validate(&self) -> Result<(), BuildError> {
+        if !self.dialect.is_available() {
+            return Err(BuildError::DialectUnavailable(self.dialect));
+        }
         self.checked_url()?;
         self.engine_config().validate()?;
         check::headers(&self.headers)?;
@@ -248,18 +251,9 @@ impl ClientOptions {
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
-        let params: BTreeMap<&str, &str> = self
-            .params
-            .iter()
-            .map(|(k, v)| {
-                let shown = if check::is_secret(k) {
-                    "***"
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), shown)
-            })
-            .collect();
+        // `params` is sorted already; shown as a map, secrets hidden (no second map type: each
+        // one costs the WebAssembly build its own copy of the B-tree code).
+        let params = RedactedParams(&self.params);
         let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("ClientOptions")
             .field("dialect", &self.dialect)
@@ -273,6 +267,24 @@ impl fmt::Debug for ClientOptions {
             .field("seed", &self.seed)
             .field("allow_insecure", &self.allow_insecure)
             .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// `Debug` of params as a map, secret values shown as `***`.
+struct RedactedParams<'a>(&'a Params);
+
+impl fmt::Debug for RedactedParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown = if check::is_secret(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            }))
             .finish()
     }
 }

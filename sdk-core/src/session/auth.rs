@@ -16,7 +16,10 @@
 //!   the backend's refusal reaches the app as an engine event instead of the client hanging.
 //!
 //! `RefreshingAuth` wraps the dialect so that auth failures are retried, not final, while a
-//! provider is set; the attempts are still bounded by `max_attempts`.
+//! provider is set; the attempts are still bounded by `max_attempts`. Before each connection
+//! attempt it hands the dialect the latest token ([`Dialect::set_token`]), so a dialect whose
+//! backend also reads the token from a first frame or a query parameter sends it there too (the
+//! session's `Authorization` header cannot travel on a browser's WebSocket upgrade).
 
 use super::Transport;
 use crate::DialectError;
@@ -26,6 +29,11 @@ use crate::dialect::{
     RetryHint, TransportEvent,
 };
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The latest token, shared by the [`TokenState`] that receives it and the [`RefreshingAuth`]
+/// that hands it to the dialect at the next connection attempt.
+pub(super) type SharedToken = Arc<Mutex<Option<String>>>;
 
 /// Token refreshes allowed without reaching `Ready` in between.
 pub const MAX_REFRESHES_WITHOUT_READY: u32 = 3;
@@ -42,6 +50,8 @@ pub(super) struct TokenState {
     refreshes_since_ready: u32,
     /// A fresh token arrived after a refresh: reconnect at once.
     retry: bool,
+    /// The latest token, for the dialect.
+    shared: SharedToken,
 }
 
 /// What [`TokenState::hold`] did with a transport operation.
@@ -56,6 +66,11 @@ impl TokenState {
     /// The current token, once the provider handed one out.
     pub(super) fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// The cell through which the dialect learns the latest token.
+    pub(super) fn shared(&self) -> SharedToken {
+        self.shared.clone()
     }
 
     /// Holds `op` until the first answer.
@@ -87,6 +102,7 @@ impl TokenState {
         self.fetching = false;
         self.answered = true;
         if let Ok(token) = answer {
+            *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
             self.token = Some(token);
             self.retry = refresh && self.refreshes_since_ready <= MAX_REFRESHES_WITHOUT_READY;
         }
@@ -111,7 +127,21 @@ impl TokenState {
 
 /// A dialect whose auth failures are retried (see the module docs). Every [`Dialect`] method
 /// is forwarded, including the ones with default implementations.
-pub(super) struct RefreshingAuth(pub(super) Box<dyn Dialect>);
+pub(super) struct RefreshingAuth(pub(super) Box<dyn Dialect>, pub(super) SharedToken);
+
+impl RefreshingAuth {
+    /// Hands the dialect the latest token, if the provider gave one.
+    fn apply_token(&mut self) {
+        let token = self
+            .1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(token) = token {
+            self.0.set_token(&token);
+        }
+    }
+}
 
 impl Dialect for RefreshingAuth {
     fn name(&self) -> &'static str {
@@ -123,10 +153,16 @@ impl Dialect for RefreshingAuth {
     }
 
     fn connect(&mut self, cx: &ConnectContext<'_>, out: &mut Actions) {
+        self.apply_token();
         self.0.connect(cx, out)
     }
 
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
+        // A socket's first frame is built when it opens: the first attempt's socket was planned
+        // before the provider answered (it waited, held), so the token is handed over again here.
+        if matches!(event, TransportEvent::SocketOpened { .. }) {
+            self.apply_token();
+        }
         self.0.on_transport(event, out)
     }
 
@@ -146,6 +182,10 @@ impl Dialect for RefreshingAuth {
     fn disconnect(&mut self, reason: Disconnect, out: &mut Actions) {
         self.0.disconnect(reason, out)
     }
+
+    fn set_token(&mut self, token: &str) {
+        self.0.set_token(token)
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +197,7 @@ mod tests {
     #[test]
     fn auth_failures_become_retryable_and_the_rest_is_unchanged() {
         let inner = || Box::new(NativeDialect::new(NativeConfig::new("http://h", "c")));
-        let wrapped = RefreshingAuth(inner());
+        let wrapped = RefreshingAuth(inner(), SharedToken::default());
         let auth = Failure::from_http_status(401, &[], "expired");
         assert!(!inner().classify(&auth).retry);
         assert!(wrapped.classify(&auth).retry);

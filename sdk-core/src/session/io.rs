@@ -1,5 +1,5 @@
 //! The session's inputs and outputs: [`SessionInput`] (engine inputs, the token provider's
-//! answer, the timer), [`SessionOutput`] (transport operations and token requests for the driver;
+//! answer, the timer, lifecycle changes), [`SessionOutput`] (transport operations and token requests for the driver;
 //! events, status changes and state changes for the app) and [`Transport`], plus the
 //! [`SessionOptions`] a session adds to the engine's config.
 
@@ -49,6 +49,9 @@ pub enum SessionInput {
     Token(Result<String, String>),
     /// The timer of [`Session::poll_timeout`](super::Session::poll_timeout) passed.
     Timeout,
+    /// The platform's lifecycle changed (network reachability, visibility): see
+    /// [`lifecycle`](super::lifecycle) for what each change does.
+    Lifecycle(super::Lifecycle),
 }
 
 impl From<Input> for SessionInput {

@@ -15,6 +15,9 @@
 //!   [`SessionOutput::Status`] whose `terminal` flag is decided here, once; every message reaches
 //!   exactly one terminal status, even when the session closes;
 //! - **the counters** ([`SessionStats`]): plain fields, read on demand with [`Session::stats`];
+//! - **the platform's lifecycle** ([`lifecycle`]): offline stops reconnect attempts until online,
+//!   online reconnects at once, visible after hidden probes the link, and a timer that fires far
+//!   too late (a sleeping host) probes the link instead of declaring it dead;
 //! - **close ordering**: [`Session::close`] closes the engine, delivers its last events (down to
 //!   `StateChanged{to: Closed}`), fails whatever message is still open, drops held transport
 //!   operations and ends with [`SessionOutput::Closed`].
@@ -83,6 +86,7 @@
 
 pub mod auth;
 mod io;
+pub mod lifecycle;
 pub mod receipts;
 
 use crate::config::Config;
@@ -102,6 +106,7 @@ use std::sync::Arc;
 
 use io::into_transport;
 pub use io::{SessionInput, SessionOptions, SessionOutput, Transport};
+pub use lifecycle::{LATE_TIMER, Lifecycle};
 pub use receipts::{SessionStats, is_terminal};
 
 /// The engine plus client policy, driven exactly like the engine (see the [module docs](self)).
@@ -112,6 +117,7 @@ pub struct Session {
     receipts: Receipts,
     out: VecDeque<SessionOutput>,
     closed: bool,
+    presence: lifecycle::Presence,
 }
 
 impl Session {
@@ -132,20 +138,21 @@ impl Session {
         dialect: Box<dyn Dialect>,
         options: SessionOptions,
     ) -> Result<Session, ConfigError> {
-        let dialect: Box<dyn Dialect> = if options.token_provider {
-            Box::new(auth::RefreshingAuth(dialect))
-        } else {
-            dialect
+        let auth = options.token_provider.then(TokenState::default);
+        let dialect: Box<dyn Dialect> = match &auth {
+            Some(state) => Box::new(auth::RefreshingAuth(dialect, state.shared())),
+            None => dialect,
         };
         let engine = Engine::new(config, dialect)?;
         let acks = engine.capabilities().acks;
         Ok(Session {
             engine,
             headers: options.headers,
-            auth: options.token_provider.then(TokenState::default),
+            auth,
             receipts: Receipts::new(acks),
             out: VecDeque::new(),
             closed: false,
+            presence: lifecycle::Presence::default(),
         })
     }
 
@@ -209,7 +216,8 @@ impl Session {
                 return self.send_audio(now, format, data).map(drop);
             }
             SessionInput::Engine(input) => self.engine.handle(now, input),
-            SessionInput::Timeout => self.engine.handle(now, Input::Timeout),
+            SessionInput::Timeout => self.timeout(now),
+            SessionInput::Lifecycle(change) => self.lifecycle(now, change),
             SessionInput::Token(answer) => {
                 self.token_arrived(now, answer);
                 Ok(())
@@ -326,7 +334,7 @@ impl Session {
 
     /// When to call `handle(now, SessionInput::Timeout)`; `None`: no timer.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
+        if self.closed || self.held_offline() {
             return None;
         }
         self.engine.poll_timeout()
@@ -360,6 +368,45 @@ impl Session {
     /// The engine underneath, for inspection.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Offline while waiting out a backoff: no attempt until online (see [`lifecycle`]).
+    fn held_offline(&self) -> bool {
+        self.presence.offline && matches!(self.engine.state(), ConnectionState::Reconnecting { .. })
+    }
+
+    /// The timer fired: nothing while held offline; a late one probes the link first.
+    fn timeout(&mut self, now: Instant) -> Result<(), EngineError> {
+        if self.held_offline() {
+            return Ok(());
+        }
+        let late = self
+            .engine
+            .poll_timeout()
+            .is_some_and(|due| now.saturating_duration_since(due) >= LATE_TIMER);
+        if late && self.engine.state() == ConnectionState::Ready {
+            self.engine.probe(now);
+        }
+        self.engine.handle(now, Input::Timeout)
+    }
+
+    /// A lifecycle change: the rule is [`lifecycle::Presence::apply`]'s.
+    fn lifecycle(&mut self, now: Instant, change: Lifecycle) -> Result<(), EngineError> {
+        let state = self.engine.state();
+        let action = self.presence.apply(
+            change,
+            state == ConnectionState::Ready,
+            matches!(state, ConnectionState::Reconnecting { .. }),
+            state == ConnectionState::Failed,
+        );
+        match action {
+            lifecycle::Action::Nothing => Ok(()),
+            lifecycle::Action::ReconnectNow => self.engine.reconnect_now(now),
+            lifecycle::Action::Probe => {
+                self.engine.probe(now);
+                Ok(())
+            }
+        }
     }
 
     fn accepted(
@@ -505,3 +552,5 @@ fn set_headers(headers: &mut Vec<(String, String)>, extra: &[(String, String)]) 
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;

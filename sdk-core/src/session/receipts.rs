@@ -9,7 +9,6 @@
 use crate::event::{DeliveryStatus, FailReason};
 use crate::ids::ClientId;
 use crate::state::ConnectionState;
-use std::collections::BTreeSet;
 
 /// Counters of one session (or client) since it was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +55,9 @@ pub fn is_terminal(status: &DeliveryStatus, acks: bool) -> bool {
 #[derive(Debug)]
 pub(super) struct Receipts {
     acks: bool,
-    open: BTreeSet<ClientId>,
+    /// Sorted, no repeats (a sorted `Vec` rather than a `BTreeSet`: small, and no B-tree code
+    /// in the WebAssembly build).
+    open: Vec<ClientId>,
     stats: SessionStats,
 }
 
@@ -64,14 +65,15 @@ impl Receipts {
     pub(super) fn new(acks: bool) -> Receipts {
         Receipts {
             acks,
-            open: BTreeSet::new(),
+            open: Vec::new(),
             stats: SessionStats::default(),
         }
     }
 
     /// A message was accepted (before any of its statuses is routed).
     pub(super) fn opened(&mut self, id: ClientId) {
-        if self.open.insert(id) {
+        if let Err(at) = self.open.binary_search(&id) {
+            self.open.insert(at, id);
             self.stats.sent += 1;
         }
     }
@@ -79,12 +81,10 @@ impl Receipts {
     /// Routes a status: `Some(terminal)` for an open message, `None` for one that is not (its
     /// terminal status was already routed; never emitted twice).
     pub(super) fn status(&mut self, id: ClientId, status: &DeliveryStatus) -> Option<bool> {
-        if !self.open.contains(&id) {
-            return None;
-        }
+        let at = self.open.binary_search(&id).ok()?;
         let terminal = is_terminal(status, self.acks);
         if terminal {
-            self.open.remove(&id);
+            self.open.remove(at);
             match status {
                 DeliveryStatus::Acked => self.stats.acked += 1,
                 DeliveryStatus::Failed { .. } => self.stats.failed += 1,

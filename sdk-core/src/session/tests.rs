@@ -58,6 +58,28 @@ fn headers_are_set_once_and_the_configured_ones_win() {
 }
 
 #[test]
+fn a_provider_token_also_travels_in_the_first_frame() {
+    // native reads the token from `hello` as well as from the upgrade header: a browser
+    // WebSocket cannot set the header, so the provider's token must reach the frame too.
+    let mut s = session(true);
+    let now = Instant::ZERO;
+    s.handle(now, Command::Connect.into()).unwrap();
+    drain(&mut s);
+    s.handle(now, SessionInput::Token(Ok("tok-1".into())))
+        .unwrap();
+    let (conn, _) = opened(&drain(&mut s)).expect("released");
+    s.handle(now, Input::SocketOpened { conn }.into()).unwrap();
+    let hello = drain(&mut s)
+        .into_iter()
+        .find_map(|o| match o {
+            SessionOutput::Transport(Transport::SendText { text, .. }) => Some(text),
+            _ => None,
+        })
+        .expect("hello");
+    assert!(hello.contains(r#""token":"tok-1""#), "{hello}");
+}
+
+#[test]
 fn an_auth_failure_fetches_one_fresh_token_and_reconnects_at_once() {
     let mut s = session(true);
     let mut now = Instant::ZERO;

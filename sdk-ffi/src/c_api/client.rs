@@ -1,5 +1,6 @@
 //! The chat client for C: an opaque `cw_client` built from `ClientOptions` JSON, with events
-//! pulled as JSON strings (`cw_client_next_event`).
+//! pulled as JSON strings (`cw_client_next_event`; the callback and the pollable descriptor
+//! live in `events.rs`, message status in `status.rs`).
 //!
 //! Guarantees, written again at the top of `chatwire.h`:
 //! - A `cw_client` subscribes to its events when it is created, so nothing is missed between
@@ -16,24 +17,38 @@
 
 use std::ffi::{CStr, CString, c_char};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chatwire::ClientOptions;
-use chatwire::client::{ClientBuilder, EventStream};
+use chatwire::client::ClientBuilder;
 
 use super::CwStatus;
+use super::events::Inbox;
 use super::guard::{CallError, as_ref, ffi_call, non_null};
+use super::status::Receipts;
 use crate::ChatError;
 use crate::client::{ChatClient, build, runtime};
-use crate::types::envelope_json;
 
 /// An opaque chat client (`cw_client` in C). Create it with `cw_client_new`, close it with
 /// `cw_client_close`, release it with `cw_client_free`.
 #[derive(Debug)]
 pub struct CwClient {
-    client: Arc<ChatClient>,
-    events: Mutex<Option<EventStream>>,
+    pub(super) client: Arc<ChatClient>,
+    pub(super) inbox: Inbox,
+    pub(super) receipts: Receipts,
+}
+
+impl CwClient {
+    /// A C client around `client`, subscribed to its events at once.
+    pub(super) fn wrap(client: Arc<ChatClient>) -> Result<CwClient, CallError> {
+        let inbox = Inbox::new(client.core().events())?;
+        Ok(CwClient {
+            client,
+            inbox,
+            receipts: Receipts::default(),
+        })
+    }
 }
 
 /// Creates a client from `ClientOptions` JSON and writes it to `*out`. Nothing connects before
@@ -63,8 +78,7 @@ pub unsafe extern "C" fn cw_client_new(
         let out = non_null(out, "out")?;
         let options = ClientOptions::from_json(json).map_err(ChatError::from)?;
         let client = build(ClientBuilder::from_options(options))?;
-        let events = Mutex::new(Some(client.core().events()));
-        let boxed = Box::into_raw(Box::new(CwClient { client, events }));
+        let boxed = Box::into_raw(Box::new(CwClient::wrap(client)?));
         // SAFETY: non-NULL and writable per the contract above.
         unsafe { out.as_ptr().write(boxed) };
         Ok(())
@@ -101,6 +115,7 @@ pub unsafe extern "C" fn cw_client_send(
         let receipt =
             block_on(client.client.core().send(message.to_owned()))?.map_err(ChatError::from)?;
         let id = c_string(receipt.client_id().to_string())?;
+        client.receipts.keep(receipt);
         // SAFETY: non-NULL and writable per the contract above.
         unsafe { out.as_ptr().write(id.into_raw()) };
         Ok(())
@@ -117,7 +132,8 @@ pub unsafe extern "C" fn cw_client_send(
 /// }
 /// ```
 ///
-/// Returns `CW_STATUS_CLOSED` once the client is closed and every earlier event was returned.
+/// Returns `CW_STATUS_CLOSED` once the client is closed and every earlier event was returned,
+/// `CW_STATUS_INVALID_INPUT` when the client delivers its events to a callback.
 ///
 /// # Safety
 /// `client` must be NULL or a live `cw_client`; `out_json` NULL or valid for writing one
@@ -132,24 +148,10 @@ pub unsafe extern "C" fn cw_client_next_event(
         // SAFETY: live pointer per the contract above.
         let client = unsafe { as_ref(client, "client") }?;
         let out = non_null(out_json, "out_json")?;
-        let mut slot = client
-            .events
-            .lock()
-            .map_err(|_| ChatError::invalid("an earlier call on this client panicked"))?;
-        let closed = || ChatError::Closed {
-            message: "the client is closed".into(),
+        let json = match client.inbox.next(Duration::from_millis(timeout_ms))? {
+            Some(json) => c_string(json)?.into_raw(),
+            None => std::ptr::null_mut(),
         };
-        let stream = slot.as_mut().ok_or_else(closed)?;
-        let wait = Duration::from_millis(timeout_ms);
-        let json = match block_on(async { tokio::time::timeout(wait, stream.recv()).await })? {
-            Err(_elapsed) => None,
-            Ok(Some(envelope)) => Some(c_string(envelope_json(&envelope))?),
-            Ok(None) => {
-                *slot = None;
-                return Err(closed().into());
-            }
-        };
-        let json = json.map_or(std::ptr::null_mut(), CString::into_raw);
         // SAFETY: non-NULL and writable per the contract above.
         unsafe { out.as_ptr().write(json) };
         Ok(())
@@ -241,17 +243,22 @@ pub unsafe extern "C" fn cw_client_close(client: *const CwClient, timeout_ms: u6
     })
 }
 
-/// Releases a client (closing it first if needed, without waiting). NULL is a no-op.
+/// Releases a client (closing it first if needed, without waiting). With an event callback, it
+/// first waits for a running callback to return, and no callback runs after it; never call it
+/// from inside the callback. NULL is a no-op.
 ///
 /// # Safety
 /// `client` must be NULL or a pointer from `cw_client_new` not yet freed, with no call on it
-/// still running; it is invalid after.
+/// still running (other than from inside its callback); it is invalid after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cw_client_free(client: *mut CwClient) {
     ffi_call("cw_client_free", || {
         if !client.is_null() {
-            // SAFETY: came from `Box::into_raw` in `cw_client_new` and is freed once.
-            drop(unsafe { Box::from_raw(client) });
+            // SAFETY: came from `Box::into_raw` in `cw_client_new` and is freed once; the
+            // callback thread, the only other user, is stopped before the box is dropped.
+            let client = unsafe { Box::from_raw(client) };
+            client.inbox.stop();
+            drop(client);
         }
         Ok(())
     });
@@ -259,7 +266,7 @@ pub unsafe extern "C" fn cw_client_free(client: *mut CwClient) {
 
 /// Runs `future` to completion on the library's runtime from a C thread. Create timers inside
 /// the future (`async { timeout(..).await }`): they need the runtime's context.
-fn block_on<F: Future>(future: F) -> Result<F::Output, CallError> {
+pub(super) fn block_on<F: Future>(future: F) -> Result<F::Output, CallError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(ChatError::invalid("called from inside an async runtime thread").into());
     }
@@ -270,7 +277,10 @@ fn block_on<F: Future>(future: F) -> Result<F::Output, CallError> {
 ///
 /// # Safety
 /// A non-NULL `ptr` must point to a NUL-terminated string that outlives `'a`.
-unsafe fn text<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a str, CallError> {
+pub(super) unsafe fn text<'a>(
+    ptr: *const c_char,
+    name: &'static str,
+) -> Result<&'a str, CallError> {
     if ptr.is_null() {
         return Err(CallError::NullArgument(name));
     }
@@ -280,7 +290,7 @@ unsafe fn text<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a str, Ca
         .map_err(|_| ChatError::invalid(format!("`{name}` is not valid UTF-8")).into())
 }
 
-fn c_string(text: String) -> Result<CString, CallError> {
+pub(super) fn c_string(text: String) -> Result<CString, CallError> {
     // Ids and JSON never contain NUL (JSON escapes it as \u0000).
     CString::new(text).map_err(|_| {
         ChatError::Internal {

@@ -8,16 +8,23 @@
 //!   unwinding into C, and a failure stores a message that `cw_last_error_message()` returns
 //!   (per thread, like `errno`: set by a failing call, left alone by a succeeding one).
 //! - Everything the library returns is released by its `*_free` function: `cw_string_free` for
-//!   strings, `cw_backoff_free` for `cw_backoff*`, `cw_client_free` for `cw_client*`. Passing
-//!   NULL to a `*_free` is a no-op.
+//!   strings, `cw_backoff_free` for `cw_backoff*`, `cw_client_free` for `cw_client*`,
+//!   `cw_receipt_free` and `cw_state_watch_free` for receipts and state watches. Passing NULL to
+//!   a `*_free` is a no-op.
 //!
 //! This is the only module allowed to contain unsafe code.
 #![allow(unsafe_code)]
 
 mod backoff;
 mod client;
+mod events;
 mod guard;
+mod names;
+mod receipt;
+mod state;
+mod status;
 mod strings;
+mod token;
 
 pub use backoff::{
     CwBackoff, cw_backoff_delay_ms, cw_backoff_free, cw_backoff_new, cw_default_delay_ms,
@@ -27,7 +34,19 @@ pub use client::{
     cw_client_next_event, cw_client_reconnect_now, cw_client_send, cw_client_state,
     cw_client_typing,
 };
+pub use events::{CwEventCallback, cw_client_event_fd, cw_client_set_event_callback};
+pub use names::cw_status_name;
+pub use receipt::{
+    CwReceipt, cw_client_discard, cw_client_send_audio, cw_client_send_receipt,
+    cw_receipt_client_id, cw_receipt_free, cw_receipt_next_status,
+};
+pub use state::{
+    CwStateWatch, cw_client_connect, cw_client_watch_state, cw_state_watch_free,
+    cw_state_watch_next,
+};
+pub use status::cw_client_status;
 pub use strings::{cw_last_error_message, cw_string_free, cw_version};
+pub use token::{CwTokenFn, cw_client_new_with_token_provider};
 
 /// The result of every fallible C function. `CW_STATUS_OK` is zero; everything else is an error
 /// whose text `cw_last_error_message()` returns. Every code of the core's `ErrorCode` table has

@@ -11,7 +11,7 @@
 //! delivered in id order and the gap is given up; when the stream ends everything held is
 //! delivered ([`SseOrder::flush`]).
 
-use std::collections::BTreeMap;
+use crate::seqmap::SeqMap;
 
 use crate::sse;
 
@@ -23,7 +23,7 @@ pub(super) const MAX_HELD: usize = 32;
 pub(super) struct SseOrder {
     /// The id expected next, once known (`connected` id + 1).
     next: Option<u64>,
-    held: BTreeMap<u64, sse::Event>,
+    held: SeqMap<sse::Event>,
     /// Off after a non-numeric id, or by configuration.
     pub off: bool,
 }
@@ -56,8 +56,7 @@ impl SseOrder {
             let mut out = vec![event.clone()];
             // Only forward: a repeated `connected` must not move the position back.
             self.next = Some(self.next.unwrap_or(0).max(id.saturating_add(1)));
-            let stale: Vec<u64> = self.held.range(..=id).map(|(k, _)| *k).collect();
-            out.extend(stale.into_iter().filter_map(|k| self.held.remove(&k)));
+            out.extend(self.held.drain_up_to(id));
             out.extend(self.drain());
             return out;
         }
@@ -70,7 +69,7 @@ impl SseOrder {
                 out
             }
             _ => {
-                self.held.entry(id).or_insert_with(|| event.clone());
+                self.held.get_or_insert_with(id, || event.clone());
                 if self.held.len() > MAX_HELD {
                     self.flush()
                 } else {
@@ -83,7 +82,7 @@ impl SseOrder {
     /// Delivers everything held, in id order, giving up on the gaps.
     pub(super) fn flush(&mut self) -> Vec<sse::Event> {
         let held = std::mem::take(&mut self.held);
-        if let Some(last) = held.keys().next_back() {
+        if let Some(last) = held.last_key() {
             self.next = Some(last.saturating_add(1));
         }
         held.into_values().collect()

@@ -215,6 +215,11 @@ impl Dialect for ChatV2 {
         self.conn = Some(out.open_socket(url, headers));
     }
 
+    /// A provider's token also travels as `?token=` (see the module docs), like a configured one.
+    fn set_token(&mut self, token: &str) {
+        self.token = Some(Secret::new(token.to_string()));
+    }
+
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
         match event {
             TransportEvent::SocketOpened { conn } if Some(conn) == self.conn => {

@@ -1,14 +1,19 @@
 //! Helpers shared by the backend codecs (miptech, chat-v2, chat-interfaces, parlant, openai):
 //! tolerant JSON field access with aliases, timestamp normalisation, URL building, dialect
 //! parameters and secrets; failures and error bodies live in [`errors`], ordered assembly of
-//! numbered chunks in [`order`].
+//! numbered chunks in [`order`], the bounded conversation of completion backends (openai, ai-sdk)
+//! in [`transcript`].
 //!
 //! Everything here is pure and total: no function panics on any input, and nothing reads a
 //! clock. Timestamps that need "now" are left to the engine, which owns time.
+//!
+//! A build with only some dialects (cargo features `dialect-<name>`) uses only part of the kit.
+#![cfg_attr(not(feature = "all-dialects"), allow(dead_code, unused_imports))]
 
 pub(crate) mod errors;
 pub(crate) mod history;
 pub(crate) mod order;
+pub(crate) mod transcript;
 
 pub(crate) use errors::ErrorBody;
 
@@ -214,6 +219,27 @@ pub(crate) fn opt_param(params: &Params, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The turn id of the `attempt`-th post of a message to a completion backend (openai, ai-sdk):
+/// the client id, then `{client id}#{attempt}` for a re-send, so a retried reply is a new turn.
+pub(crate) fn attempt_turn_id(client_id: crate::ids::ClientId, attempt: u32) -> String {
+    if attempt <= 1 {
+        client_id.to_string()
+    } else {
+        format!("{client_id}#{attempt}")
+    }
+}
+
+/// The value of `key` as a positive number, else `default` (absent, empty, not a number or 0).
+pub(crate) fn positive_param<T>(params: &Params, key: &str, default: T) -> T
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    opt_param(params, key)
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > T::default())
+        .unwrap_or(default)
+}
+
 /// A credential that never appears in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret(String);
@@ -311,6 +337,24 @@ mod tests {
             "200 bytes: ".len() + 121
         );
         assert_eq!(summarize(&[0xff, b'a']), "2 bytes: \u{fffd}a");
+    }
+
+    #[test]
+    fn positive_params_fall_back_on_anything_else() {
+        let mut p = Params::new();
+        for (k, v) in [
+            ("a", "250"),
+            ("b", "0"),
+            ("c", "-3"),
+            ("d", "soon"),
+            ("e", " "),
+        ] {
+            p.insert(k.into(), v.into());
+        }
+        assert_eq!(positive_param(&p, "a", 9u64), 250);
+        for key in ["b", "c", "d", "e", "missing"] {
+            assert_eq!(positive_param(&p, key, 9u64), 9, "{key}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! the wire has no key; [`ChunkOrder::close`] then repairs the text with a `Replace` of the final
 //! full text, when the backend sends one.
 
-use std::collections::BTreeMap;
+use crate::seqmap::SeqMap;
 use std::hash::BuildHasherDefault;
 
 use crate::engine::IdHasher;
@@ -64,7 +64,7 @@ pub(crate) struct ChunkOrder {
     next: u64,
     /// Chunks that arrived ahead of `next`, by index (an order buffer: it drains in index
     /// order, so it is kept sorted; at `MAX_PENDING` it is flushed, never evicted).
-    pending: BTreeMap<u64, String>,
+    pending: SeqMap<String>,
     /// Characters delivered so far.
     chars: u64,
     /// The text delivered so far.
@@ -92,7 +92,7 @@ impl ChunkOrder {
     pub(crate) fn starting_at(first: u64) -> ChunkOrder {
         ChunkOrder {
             next: first,
-            pending: BTreeMap::new(),
+            pending: SeqMap::new(),
             chars: 0,
             text: String::new(),
             seen: BoundedSet::new(SEEN_KEYS),
@@ -159,14 +159,14 @@ impl ChunkOrder {
 
     /// Gives up on missing indices: delivers everything buffered, in index order.
     pub(crate) fn flush(&mut self) -> Vec<Ready> {
-        if let Some((&first, _)) = self.pending.iter().next()
+        if let Some((&first, _)) = self.pending.first_key_value()
             && first > self.next
         {
             self.gapped = true;
             self.next = first;
         }
         let mut out = Vec::new();
-        while let Some((&index, _)) = self.pending.iter().next() {
+        while let Some((&index, _)) = self.pending.first_key_value() {
             if index != self.next {
                 self.gapped = true;
                 self.next = index;

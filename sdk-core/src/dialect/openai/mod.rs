@@ -52,10 +52,12 @@
 mod stream;
 mod wire;
 
-use std::collections::VecDeque;
+use super::codec_kit::transcript::Transcript;
 
 use super::codec_kit::errors::{error_event, http_failure};
-use super::codec_kit::{ErrorBody, Params, Secret, credentials, custom_headers, opt_param, param};
+use super::codec_kit::{
+    ErrorBody, Params, Secret, credentials, custom_headers, opt_param, param, positive_param,
+};
 use super::{
     Actions, Capabilities, ConnectContext, Dialect, Disconnect, Failure, FailureKind, HttpSpec,
     Liveness, Outbound, TransportEvent,
@@ -68,7 +70,7 @@ use crate::io::Method;
 use stream::Completion;
 use wire::{ChatMessage, Request, StreamOptions};
 
-/// Default driver-side timeout of one completion (param `timeout_ms`): a stalled stream fails
+/// Default timeout of one completion (enforced by the engine) (param `timeout_ms`): a stalled stream fails
 /// and its message is re-sent, instead of holding up the messages queued behind it.
 pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
 
@@ -96,18 +98,14 @@ pub struct OpenAi {
     dedup: bool,
     timeout_ms: u64,
     extra_headers: Vec<(String, String)>,
-    /// The conversation: user messages (with their client id) and assistant replies, at most
-    /// `max_history` (the oldest dropped first; replies are inserted after their message, so
-    /// this is an ordered list rather than a map).
-    history: Vec<(Option<ClientId>, ChatMessage)>,
-    max_history: usize,
+    /// The conversation (at most `max_history` messages) and the messages waiting for the
+    /// running completion to end.
+    history: Transcript<ChatMessage>,
     /// How many times each recent message was posted.
     attempts: BoundedMap<ClientId, u32>,
     ready: bool,
     /// The completion in flight.
     running: Option<Completion>,
-    /// Messages waiting for the running completion to end.
-    waiting: VecDeque<ClientId>,
 }
 
 impl OpenAi {
@@ -132,20 +130,12 @@ impl OpenAi {
             user: opt_param(params, "user"),
             system: opt_param(params, "system_prompt"),
             dedup: opt_param(params, "dedup").as_deref() != Some("none"),
-            timeout_ms: opt_param(params, "timeout_ms")
-                .and_then(|t| t.parse().ok())
-                .filter(|t| *t > 0)
-                .unwrap_or(DEFAULT_TIMEOUT_MS),
+            timeout_ms: positive_param(params, "timeout_ms", DEFAULT_TIMEOUT_MS),
             extra_headers: custom_headers(params),
-            history: Vec::new(),
-            max_history: opt_param(params, "max_history")
-                .and_then(|t| t.parse().ok())
-                .filter(|t| *t > 0)
-                .unwrap_or(DEFAULT_MAX_HISTORY),
+            history: Transcript::new(positive_param(params, "max_history", DEFAULT_MAX_HISTORY)),
             attempts: BoundedMap::new(256),
             ready: false,
             running: None,
-            waiting: VecDeque::new(),
         }
     }
 }
@@ -229,16 +219,11 @@ impl Dialect for OpenAi {
             Outbound::Message {
                 client_id, text, ..
             } => {
-                if !self.history.iter().any(|(c, _)| *c == Some(client_id)) {
-                    let message = ChatMessage {
-                        role: "user",
-                        content: text.to_string(),
-                    };
-                    self.history.push((Some(client_id), message));
-                    self.trim_history();
-                }
-                self.waiting.retain(|c| *c != client_id);
-                self.waiting.push_back(client_id);
+                let running = self.running.as_ref().map(|r| r.client_id);
+                self.history.enqueue(client_id, running, || ChatMessage {
+                    role: "user",
+                    content: text.to_string(),
+                });
                 if self.running.is_none() {
                     self.start_next(out);
                 }
@@ -255,27 +240,24 @@ impl Dialect for OpenAi {
         // Unacked messages come back from the engine as re-sends; forget the local queue.
         self.ready = false;
         self.running = None;
-        self.waiting.clear();
+        self.history.clear_waiting();
     }
 }
 
 impl OpenAi {
     /// Posts the oldest waiting message.
     fn start_next(&mut self, out: &mut Actions) {
-        let Some(client_id) = self.waiting.pop_front() else {
+        let Some((client_id, context)) = self.history.next() else {
             return;
         };
-        let Some(pos) = self.history.iter().position(|(c, _)| *c == Some(client_id)) else {
-            return self.start_next(out);
-        };
-        let mut messages = Vec::with_capacity(pos + 2);
+        let mut messages = Vec::with_capacity(context.len() + 1);
         if let Some(system) = &self.system {
             messages.push(ChatMessage {
                 role: "system",
                 content: system.clone(),
             });
         }
-        messages.extend(self.history[..=pos].iter().map(|(_, m)| m.clone()));
+        messages.extend(context);
         let body = wire::encode(&Request {
             model: &self.model,
             messages: &messages,
@@ -312,37 +294,12 @@ impl OpenAi {
             return;
         };
         out.ack(run.client_id, run.completion_id.clone());
-        if let Some(pos) = self
-            .history
-            .iter()
-            .position(|(c, _)| *c == Some(run.client_id))
-        {
-            let reply = ChatMessage {
-                role: "assistant",
-                content: run.text.clone(),
-            };
-            self.history.insert(pos + 1, (None, reply));
-            self.trim_history();
-        }
+        let reply = ChatMessage {
+            role: "assistant",
+            content: run.text.clone(),
+        };
+        self.history.record_reply(run.client_id, reply);
         self.start_next(out);
-    }
-
-    /// Drops the oldest messages beyond `max_history`, never one still waiting or running.
-    fn trim_history(&mut self) {
-        while self.history.len() > self.max_history {
-            let busy = |c: &Option<ClientId>| {
-                c.is_some_and(|c| {
-                    self.waiting.contains(&c)
-                        || self.running.as_ref().is_some_and(|r| r.client_id == c)
-                })
-            };
-            match self.history.iter().position(|(c, _)| !busy(c)) {
-                Some(i) => {
-                    self.history.remove(i);
-                }
-                None => break,
-            }
-        }
     }
 }
 

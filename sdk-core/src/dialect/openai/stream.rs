@@ -10,7 +10,7 @@
 //! a chunk duplicated on the wire by a faulty intermediary cannot be told from a repeated token
 //! and goes through as text (there is no final full text to repair it with).
 
-use std::collections::BTreeMap;
+use crate::seqmap::SeqMap;
 
 /// Tool calls tracked in one completion (by `index`); fragments of further indices are ignored.
 const MAX_TOOLS: usize = 128;
@@ -44,7 +44,7 @@ pub(super) struct Completion {
     finish_reason: Option<String>,
     usage: Option<Usage>,
     /// Tool calls by their `index`: id, name, accumulated arguments.
-    tools: BTreeMap<u32, (String, String, String)>,
+    tools: SeqMap<(String, String, String)>,
     /// More than `MAX_TOOLS` tool calls were streamed (reported once).
     tools_overflowed: bool,
     /// Chunks received in this attempt: the ordinal of the next one, its dedup key.
@@ -58,11 +58,7 @@ impl Completion {
         Completion {
             request,
             client_id,
-            turn: if attempt <= 1 {
-                client_id.to_string()
-            } else {
-                format!("{client_id}#{attempt}")
-            },
+            turn: super::super::codec_kit::attempt_turn_id(client_id, attempt),
             message: format!("{client_id}:reply"),
             completion_id: None,
             text: String::new(),
@@ -72,7 +68,7 @@ impl Completion {
             started: false,
             finish_reason: None,
             usage: None,
-            tools: BTreeMap::new(),
+            tools: SeqMap::new(),
             tools_overflowed: false,
             chunks: 0,
             finished: false,
@@ -212,7 +208,7 @@ impl Completion {
     fn tool_fragment(&mut self, call: &wire::ToolCallDelta) -> Vec<Decoded> {
         let mut events = Vec::new();
         let function = call.function.clone().unwrap_or_default();
-        if !self.tools.contains_key(&call.index) && self.tools.len() >= MAX_TOOLS {
+        if !self.tools.contains_key(&u64::from(call.index)) && self.tools.len() >= MAX_TOOLS {
             // a hostile stream cannot grow this map without bound; said once, not silently
             if !std::mem::replace(&mut self.tools_overflowed, true) {
                 events.push(Decoded::new(Event::Error {
@@ -226,7 +222,7 @@ impl Completion {
             }
             return events;
         }
-        if !self.tools.contains_key(&call.index) {
+        if !self.tools.contains_key(&u64::from(call.index)) {
             let id = call
                 .id
                 .clone()
@@ -237,10 +233,13 @@ impl Completion {
                 name: name.clone(),
                 args: None,
             }));
-            self.tools.insert(call.index, (id, name, String::new()));
+            self.tools
+                .insert(u64::from(call.index), (id, name, String::new()));
         }
-        if let (Some(args), Some(entry)) = (function.arguments, self.tools.get_mut(&call.index))
-            && !args.is_empty()
+        if let (Some(args), Some(entry)) = (
+            function.arguments,
+            self.tools.get_mut(&u64::from(call.index)),
+        ) && !args.is_empty()
         {
             entry.2.push_str(&args);
             let tool_id = entry.0.clone();

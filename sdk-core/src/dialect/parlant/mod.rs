@@ -320,13 +320,18 @@ impl Parlant {
             504 => return self.poll(out),
             _ => return out.fail(http_failure(status, headers, body)),
         }
-        let list = match wire::parse_events(body) {
+        let mut list = match wire::parse_events(body) {
             Ok(list) => list,
             Err(why) => {
                 out.emit(super::codec_kit::errors::protocol_error(&why, body));
                 return self.poll(out);
             }
         };
+        // The offset is the event's place in the session (the poll answers "the events with
+        // `offset >= N`"); the array's order is not, when something on the way reorders it. So
+        // events are decoded by offset: a `ready` decoded before the message at a lower offset
+        // would end the turn without its text. Entries without an offset are reported first.
+        list.sort_by_key(|item| item.as_ref().map_or(0, |e| e.offset));
         let session = self.session.clone().unwrap_or_default();
         let before = self.next_offset;
         for item in list {

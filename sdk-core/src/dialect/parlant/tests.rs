@@ -193,6 +193,32 @@ fn message_post_is_acked_and_the_turn_runs() {
 }
 
 #[test]
+fn an_answer_out_of_offset_order_is_decoded_in_offset_order() {
+    let (mut d, poll, _) = ready();
+    let mut out = actions(10);
+    let reply = ev(
+        "e2",
+        2,
+        "message",
+        "ai_agent",
+        json!({"message":"You said: hi","participant":{"id":"demo-agent","display_name":"Demo"}}),
+    );
+    // Shuffled on the way: `ready` first, the reply last.
+    let events = json!([
+        status("e3", 3, "ready", 0),
+        status("e1", 1, "acknowledged", 0),
+        reply
+    ]);
+    d.on_transport(resp(poll, 200, events.to_string().as_bytes()), &mut out);
+    let got = out.take();
+    assert_eq!(
+        names(&got),
+        ["turnStarted", "status", "message", "turnCompleted"]
+    );
+    assert!(poll_url(&got).contains("min_offset=4"));
+}
+
+#[test]
 fn growing_chunks_are_replaced_and_refetched_without_looping() {
     let (mut d, poll, _) = ready();
     let mut out = actions(10);

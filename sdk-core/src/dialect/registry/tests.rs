@@ -120,3 +120,32 @@ fn serde_uses_the_canonical_name() {
     let err = serde_json::from_str::<DialectKind>("\"gopher\"").unwrap_err();
     assert!(err.to_string().contains("unknown dialect"));
 }
+
+#[test]
+fn every_row_names_its_feature_and_this_build_holds_every_dialect() {
+    for kind in DialectKind::ALL {
+        assert_eq!(kind.feature(), format!("dialect-{}", kind.name()));
+        assert!(kind.is_available(), "{kind}");
+    }
+    assert_eq!(DialectKind::available(), DialectKind::ALL.to_vec());
+}
+
+#[test]
+fn a_compiled_out_dialect_fails_fatally_naming_its_feature() {
+    let mut codec = Unavailable(DialectKind::Parlant);
+    assert_eq!(codec.name(), "parlant");
+    assert_eq!(codec.capabilities(), Capabilities::none());
+    let mut out = Actions::new(1);
+    codec.connect(&ConnectContext::new(1, None), &mut out);
+    let actions = out.take();
+    let [super::super::Action::Fail(failure)] = actions.as_slice() else {
+        panic!("expected one failure, got {actions:?}");
+    };
+    assert_eq!(failure.kind, FailureKind::Fatal);
+    assert!(
+        failure.message.contains("cargo feature dialect-parlant"),
+        "{failure:?}"
+    );
+    let err = BuildError::DialectUnavailable(DialectKind::Parlant);
+    assert_eq!(err.code(), crate::ErrorCode::Unsupported);
+}

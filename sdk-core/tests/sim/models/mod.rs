@@ -2,6 +2,7 @@
 //! mock's behaviour, sharing no code with the codecs), and the suite that runs a dialect's seeds
 //! through the multi-dialect world and prints `simulation[<dialect>]: N seeds, V violations`.
 
+pub mod ai_sdk;
 pub mod chat_interfaces;
 pub mod chat_v2;
 pub mod miptech;
@@ -46,6 +47,7 @@ pub fn run(dialect: &str, seed: u64, kind: Kind, trace: bool) -> Outcome {
         "miptech" => go!(miptech::MiptechModel::new, true),
         "parlant" => go!(parlant::ParlantModel::new, false),
         "openai" => go!(openai::OpenAiModel::new, false),
+        "ai-sdk" => go!(ai_sdk::AiSdkModel::new, false),
         "chat-interfaces" => {
             let retention = if rng.chance(0.2) {
                 rng.range(5, 60) as usize

@@ -1,4 +1,4 @@
-//! `chatwire-soak`: the chaos soak. All six dialects at once, each client talking to the
+//! `chatwire-soak`: the chaos soak. All seven dialects at once, each client talking to the
 //! in-process mock server through its own toxiproxy proxy, while the proxies' toxics (latency,
 //! bandwidth, slicer, reset_peer, timeout) and the mock's own faults (dropped streams, 429s,
 //! delays, server restarts) rotate; the mock's ids start at 9 700 so they cross 10 000 early and

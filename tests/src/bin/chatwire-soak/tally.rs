@@ -48,9 +48,12 @@ pub struct Row {
 }
 
 impl Row {
-    /// Whether repeated acked sends count as a defect for this dialect.
+    /// Whether repeated acked sends count as a defect for this dialect: openai re-sends a cut
+    /// turn, ai-sdk one its resumable-stream route could not resume (both documented).
     pub fn resend_allowed(&self) -> bool {
-        self.dialect == DialectKind::Openai.to_string()
+        [DialectKind::Openai, DialectKind::AiSdk]
+            .iter()
+            .any(|k| self.dialect == k.to_string())
     }
 
     /// The sum of the defect counts (0 for a clean run).

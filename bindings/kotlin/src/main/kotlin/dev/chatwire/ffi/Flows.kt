@@ -7,6 +7,7 @@
 // state and stops updating after `Closed` or when its scope is cancelled.
 package dev.chatwire.ffi
 
+import dev.chatwire.core.*
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -22,7 +23,7 @@ import kotlinx.coroutines.launch
  * ```kotlin
  * val events = client.events()
  * client.send("hello")
- * events.takeWhile { !it.isTurnTerminal }.collect { print(it.text ?: "") }
+ * events.takeWhile { !it.isTurnTerminal() }.collect { print(it.text() ?: "") }
  * ```
  */
 fun ChatClient.events(): Flow<Envelope> = subscribe().asFlow()

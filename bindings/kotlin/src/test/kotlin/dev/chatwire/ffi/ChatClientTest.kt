@@ -2,6 +2,7 @@
 // a collector cancelled mid-turn, the StateFlow, typed errors, and a Kotlin token provider.
 package dev.chatwire.ffi
 
+import dev.chatwire.core.*
 import java.io.BufferedReader
 import java.io.InputStreamReader
 import java.util.concurrent.atomic.AtomicInteger
@@ -58,15 +59,18 @@ class ChatClientTest {
 
     /** The reply text of the next turn on [events]. */
     private fun assemble(envelopes: List<Envelope>): String =
-        envelopes.filter { it.kind == EventKind.TEXT_DELTA }.fold("") { text, env ->
-            if (env.textReplaces) env.text!! else text + env.text!!
+        envelopes.map { it.event }.filterIsInstance<Event.TextDelta>().fold("") { text, delta ->
+            when (val update = delta.update) {
+                is TextUpdate.Append -> text + update.text
+                is TextUpdate.Replace -> update.text
+            }
         }
 
     private suspend fun turn(client: ChatClient, message: String): List<Envelope> {
         val events = client.events()
         val receipt = client.send(message)
         val seen = withTimeout(20_000) {
-            events.takeWhile { !it.isTurnTerminal }.toList()
+            events.takeWhile { !it.isTurnTerminal() }.toList()
         }
         assertEquals(DeliveryStatus.Acked, receipt.acked())
         assertEquals(36, receipt.clientId().length)
@@ -99,16 +103,16 @@ class ChatClientTest {
             client.send("/long 50")
             // `first` cancels the collector after one text delta, mid-turn.
             val firstDelta = withTimeout(20_000) {
-                subscription.asFlow().first { it.kind == EventKind.TEXT_DELTA }
+                subscription.asFlow().first { it.event is Event.TextDelta }
             }
-            assertEquals("w1", firstDelta.text!!.trim())
+            assertEquals("w1", firstDelta.text()!!.trim())
             // The flow's finally cancelled and freed the subscription.
             assertThrows<IllegalStateException> { runBlocking { subscription.next() } }
             val next = client.events()
             client.send("after")
             // `next` may first see the rest of the long turn; then the reply to "after" streams.
             val after = withTimeout(20_000) {
-                next.first { it.kind == EventKind.TEXT_DELTA && it.text!!.contains("after") }
+                next.first { it.event is Event.TextDelta && it.text()!!.contains("after") }
             }
             assertTrue(after.turnId != firstDelta.turnId)
         }
@@ -163,7 +167,7 @@ class ChatClientTest {
             ChatClient(options("native")).use { client ->
                 val events = client.events()
                 client.send("hi")
-                withTimeout(20_000) { events.first { it.isTurnTerminal } }
+                withTimeout(20_000) { events.first { it.isTurnTerminal() } }
                 client.shutdown()
             }
         }
