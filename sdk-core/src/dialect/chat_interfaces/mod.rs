@@ -28,7 +28,9 @@
 //! # Resume
 //!
 //! Every event carries an SSE `id` (the session's event sequence): it is the dedup key and the
-//! cursor, the reconnection sends it as `Last-Event-ID`, and it restores the order of reordered
+//! cursor, the reconnection sends the last one delivered as `Last-Event-ID` (or, when the stream
+//! broke before its first event, the `connected` id: an execution that ran while the client was
+//! away is then replayed, not skipped), and it restores the order of reordered
 //! events (tokens have no index of their own; see `reorder`, param `reorder=off`). The `connected` event's id is where
 //! the new stream starts; if it is past the cursor the server could not replay the gap, so the
 //! dialect reports a discontinuity and fetches `GET .../sessions/{token}/messages` to deliver the
@@ -170,7 +172,7 @@ impl Dialect for ChatInterfaces {
     }
 
     fn connect(&mut self, cx: &ConnectContext<'_>, out: &mut Actions) {
-        self.state.resume_from = cx.resume.map(|c| c.as_str().to_string());
+        self.state.resume_point(cx.resume);
         if self.session.is_some() {
             return self.open_stream(out);
         }

@@ -18,6 +18,12 @@ pub(super) const CAP: usize = 256;
 pub(super) struct State {
     /// The cursor the current stream resumed from (`Last-Event-ID`), until `connected` is seen.
     pub resume_from: Option<String>,
+    /// Where this session's stream has got to: the id of the last event delivered, or of the
+    /// last `connected` (the position a stream starts after). A stream that breaks before any
+    /// event still resumes from its `connected` id, so an execution that runs while the client
+    /// is away is replayed rather than skipped (a stream opened without `Last-Event-ID` starts
+    /// at the execution in progress, or at new events when none is).
+    position: Option<String>,
     /// Executions started by this client: execution id -> client id.
     executions: BoundedMap<String, ClientId>,
     /// Replies that had tokens (their `message` event completes them).
@@ -32,6 +38,7 @@ impl Default for State {
     fn default() -> State {
         State {
             resume_from: None,
+            position: None,
             executions: BoundedMap::new(CAP),
             streamed: BoundedSet::new(CAP),
             reply_exec: BoundedMap::new(CAP),
@@ -45,6 +52,16 @@ impl State {
     pub(super) fn new_session(&mut self) {
         self.generation = self.generation.wrapping_add(1);
         self.resume_from = None;
+        self.position = None;
+    }
+
+    /// The `Last-Event-ID` of the next stream: this session's own position, else the engine's
+    /// cursor (a client built with a saved resume cursor).
+    pub(super) fn resume_point(&mut self, engine_cursor: Option<&Cursor>) {
+        self.resume_from = self
+            .position
+            .clone()
+            .or_else(|| engine_cursor.map(|c| c.as_str().to_string()));
     }
 
     /// Records an execution started by `client_id`.
@@ -62,6 +79,9 @@ impl State {
                 return false;
             }
         };
+        if event.id.is_some() {
+            self.position.clone_from(&event.id);
+        }
         if let Inbound::Connected = parsed.kind {
             return self.check_gap(event.id.as_deref(), out);
         }

@@ -211,6 +211,48 @@ fn reconnect_resumes_with_last_event_id() {
     );
 }
 
+/// A stream that breaks right after `connected` resumes from the `connected` id, and later from
+/// the last event delivered: what ran while the client was away is replayed, not skipped.
+#[test]
+fn a_stream_broken_before_its_first_event_resumes_from_the_connected_id() {
+    let (mut d, stream, _) = ready();
+    let mut out = actions(10);
+    feed(
+        &mut d,
+        stream,
+        &[sse("5", "connected", json!({}))],
+        &mut out,
+    );
+    d.on_transport(TransportEvent::HttpEnd { id: stream }, &mut out);
+    d.disconnect(Disconnect::Reconnecting, &mut out);
+    out.take();
+    d.connect(&ConnectContext::new(2, None), &mut out);
+    let got = out.take();
+    let (stream, spec) = one_request(&got);
+    assert_eq!(header(&spec.headers, "Last-Event-ID"), Some("5"));
+    d.on_transport(resp(stream, 200, b""), &mut out);
+    let token = json!({"token":"Hi","executionId":"e1","threadId":"t1","messageId":"m1"});
+    feed(
+        &mut d,
+        stream,
+        &[sse("5", "connected", json!({})), sse("6", "token", token)],
+        &mut out,
+    );
+    let got = out.take();
+    assert!(
+        !got.iter()
+            .any(|a| matches!(a, Action::Discontinuity { .. })),
+        "replayed from 5: no gap"
+    );
+    d.on_transport(TransportEvent::HttpEnd { id: stream }, &mut out);
+    d.disconnect(Disconnect::Reconnecting, &mut out);
+    out.take();
+    d.connect(&ConnectContext::new(3, None), &mut out);
+    let got = out.take();
+    let (_, spec) = one_request(&got);
+    assert_eq!(header(&spec.headers, "Last-Event-ID"), Some("6"));
+}
+
 #[test]
 fn a_gap_is_reported_and_filled_from_the_history() {
     let (mut d, _, _) = ready();

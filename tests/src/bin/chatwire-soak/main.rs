@@ -155,6 +155,11 @@ async fn soak(args: Args) -> Result<usize, String> {
         println!("soak: event logs in {dir}");
     }
     print!("{}", tally::table(&rows));
+    for row in &rows {
+        for note in &row.notes {
+            println!("soak: defect: {}: {note}", row.dialect);
+        }
+    }
     if injected.restarts_after_10k == 0 {
         return Err("no server restart happened after the ids passed 10 000".into());
     }

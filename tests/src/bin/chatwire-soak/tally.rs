@@ -45,7 +45,13 @@ pub struct Row {
     pub turn_ends: usize,
     /// `Discontinuity` events (information: dialects that cannot resume report their gaps).
     pub discontinuities: usize,
+    /// The first defective messages, each with what went wrong (printed under the table, so a
+    /// failed run says which message to look for in the event logs).
+    pub notes: Vec<String>,
 }
+
+/// Most defective messages named per dialect.
+const MAX_NOTES: usize = 5;
 
 impl Row {
     /// Whether repeated acked sends count as a defect for this dialect: openai re-sends a cut
@@ -110,6 +116,10 @@ pub fn tally(outcome: &Outcome, received: &[Received]) -> Row {
         row.received_again += usize::from(times > 1);
         let shown = replies.remove(sent.text.as_str()).unwrap_or(0);
         row.shown_twice += shown.saturating_sub(1);
+        let mut wrong = Vec::new();
+        if shown > 1 {
+            wrong.push(format!("reply shown {shown} times"));
+        }
         match &sent.status {
             DeliveryStatus::Acked => {
                 row.acked += 1;
@@ -117,10 +127,30 @@ pub fn tally(outcome: &Outcome, received: &[Received]) -> Row {
                 row.unanswered += usize::from(shown == 0);
                 let last = mine.iter().map(|r| r.last_received_ms).max();
                 let again_after_ack = matches!((last, sent.acked_ms), (Some(l), Some(a)) if l > a);
-                row.acked_resent += usize::from(times > 1 && again_after_ack);
+                let resent = times > 1 && again_after_ack;
+                row.acked_resent += usize::from(resent);
+                if mine.is_empty() {
+                    wrong.push("acked, never recorded by the server".to_owned());
+                }
+                if shown == 0 {
+                    wrong.push("acked, no reply".to_owned());
+                }
+                if resent && !row.resend_allowed() {
+                    wrong.push(format!("received {times} times, again after its ack"));
+                }
             }
-            DeliveryStatus::Failed { .. } => row.failed += 1,
-            _ => row.unsettled += 1,
+            DeliveryStatus::Failed { reason } => {
+                row.failed += 1;
+                wrong.push(format!("failed: {reason:?}"));
+            }
+            other => {
+                row.unsettled += 1;
+                wrong.push(format!("unsettled: {other:?}"));
+            }
+        }
+        if !wrong.is_empty() && row.notes.len() < MAX_NOTES {
+            row.notes
+                .push(format!("{:?}: {}", sent.text, wrong.join(", ")));
         }
     }
     row.garbled = replies.values().sum();
@@ -259,6 +289,15 @@ mod tests {
         );
         assert_eq!((row.shown_twice, row.garbled, row.unanswered), (1, 1, 0));
         assert_eq!(row.turn_ends, 1);
+        assert_eq!(
+            row.notes,
+            [
+                "\"a\": acked, never recorded by the server",
+                "\"b\": reply shown 2 times, received 2 times, again after its ack",
+                "\"c\": failed: Overflow",
+                "\"d\": unsettled: Sent",
+            ]
+        );
         // failed 2 + unsettled 1 + missing 1 + resent 1 + twice 1 + garbled 1 + |1 - 2|
         assert_eq!(row.defects(), 8);
     }
