@@ -4,7 +4,8 @@
 //! is ready, divided by n. Contenders: chatwire's `Client` (defaults), and a raw
 //! tokio-tungstenite connection with one reader task each, with the default `WebSocketConfig`
 //! (128 KiB read buffer) and with a 4 KiB read buffer. The child raises its open-file limit to
-//! the hard limit (`setrlimit`) first: 5,000 clients need more than the usual 1,024.
+//! the hard limit (`setrlimit`) first: 5,000 clients need more than the usual 1,024. Last, the
+//! whole resident set of a process holding 10,000 idle chatwire clients.
 
 use crate::Scale;
 use crate::child::{self, ServerProc};
@@ -28,7 +29,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 pub fn run(server: &ServerProc, scale: &Scale, report: &mut Report) -> Result<(), Error> {
     report.describe(SECTION, "Resident set growth of a child process per configuration, from before the first connection to \
         0.5 s after every connection is ready, divided by the clients; the marginal figure is the growth from 1,000 to 5,000 clients \
-        per added client. The child raises its open-file limit to the hard limit (`setrlimit`).");
+        per added client; the last figure is the whole resident set of a process holding 10,000 idle clients. The child raises its open-file limit to the hard limit (`setrlimit`).");
     let counts: &[usize] = if scale.smoke { &[50] } else { &[1_000, 5_000] };
     // (n, RSS growth in KiB per kind) of each count, for the marginal cost below.
     let mut totals: Vec<(usize, Vec<f64>)> = Vec::new();
@@ -98,6 +99,27 @@ pub fn run(server: &ServerProc, scale: &Scale, report: &mut Report) -> Result<()
             }
         }
     }
+    // The whole process with many clients (the issue's 10,000 idle clients under 256 MiB):
+    // chatwire's client only, its resident set after every client is ready.
+    let many = if scale.smoke { 50 } else { 10_000 };
+    let line = child::run(&[
+        "idle-child",
+        "--kind",
+        "client",
+        "--n",
+        &many.to_string(),
+        "--url",
+        &server.ws,
+    ])?;
+    let v: Value = serde_json::from_str(&line)?;
+    let rss_mib = v["rss_after"].as_f64().unwrap_or(f64::NAN) / (1024.0 * 1024.0);
+    eprintln!("  client x {many}: whole process {rss_mib:.1} MiB");
+    report.figures.push(Figure::plain(
+        SECTION,
+        format!("chatwire Client, {many} clients, whole process resident set (ceiling 256 MiB)"),
+        rss_mib,
+        "MiB",
+    ));
     // The marginal cost: what each client past the first count adds (the issue's 1k -> 5k).
     if let [(n0, a), (n1, b), ..] = totals.as_slice() {
         let extra = (n1 - n0) as f64;

@@ -165,11 +165,16 @@ def test_a_token_provider_that_never_answers_is_timed_out(token_mock_url):
     asyncio.run(run())
 
 
-def test_many_clients_leave_the_thread_count_flat(mock_url):
+def test_a_thousand_clients_leave_threads_and_memory_flat(mock_url):
     import os
 
     def threads():
         return len(os.listdir("/proc/self/task"))
+
+    def rss_kib():
+        with open("/proc/self/status") as status:
+            line = next(l for l in status if l.startswith("VmRSS"))
+        return int(line.split()[1])
 
     async def one_client():
         async with ChatClient(options("native", mock_url)) as client:
@@ -184,7 +189,11 @@ def test_many_clients_leave_the_thread_count_flat(mock_url):
             await asyncio.wait_for(one_client(), 20)
 
     asyncio.run(run(10))  # the library's runtime starts
-    before = threads()
-    asyncio.run(run(300))
+    before, rss_before = threads(), rss_kib()
+    asyncio.run(run(1000))
+    after, rss_after = threads(), rss_kib()
+    print(f"1000 clients, one turn each: threads {before} -> {after}, RSS {rss_before} -> {rss_after} KiB")
     # Each client's tasks run on the library's two shared threads: none is left per client.
-    assert threads() == before
+    assert after == before
+    # Nothing kept per client: 32 KiB left behind by each would show as 31 MiB.
+    assert rss_after - rss_before < 32 * 1024, f"RSS grew by {rss_after - rss_before} KiB"

@@ -227,10 +227,13 @@ impl Dialect for ChatV2 {
                 self.fetch_history(out);
             }
             TransportEvent::HttpResponse {
-                id, status, body, ..
+                id,
+                status,
+                headers,
+                body,
             } if Some(id) == self.history_req => {
                 self.history_req = None;
-                self.on_history(Ok((status, body)), out);
+                self.on_history(Ok((status, headers, body)), out);
             }
             TransportEvent::HttpFailed { id, error } if Some(id) == self.history_req => {
                 self.history_req = None;

@@ -12,7 +12,54 @@
 
 use serde_json::{Map, Value};
 
+use super::errors::http_failure;
 use super::{int_field, parse_json, str_field};
+use crate::dialect::{Failure, FailureKind};
+
+/// A history answer as the dialect got it: `Ok((status, headers, body))`, or the error of a
+/// request that failed.
+pub(crate) type Answer<'a> = Result<(u16, &'a [(String, String)], &'a [u8]), &'a str>;
+
+/// What a dialect does with a history answer.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The listing, oldest first.
+    Entries(Vec<Entry>),
+    /// A passing failure (a rate limit, a busy, restarting or unreachable server, a token that
+    /// expired: the session asks for a new one before reconnecting): the dialect
+    /// fails the connection with it, so the engine's backoff, honouring `Retry-After`, paces
+    /// the next connection, which asks the history again. Giving up instead would lose a reply
+    /// that only the history still holds.
+    Retry(Failure),
+    /// A failure another try cannot mend (a 4xx other than 429, a body that is not a listing):
+    /// reported, and the cut turns end with the turn timeout.
+    GiveUp(String),
+}
+
+/// Reads a history answer.
+pub(crate) fn read(answer: Answer<'_>) -> Outcome {
+    match answer {
+        Ok((status, _, body)) if (200..300).contains(&status) => match parse(body) {
+            Some(entries) => Outcome::Entries(entries),
+            None => Outcome::GiveUp("the history answer is not a message list".into()),
+        },
+        Ok((status, headers, body)) => {
+            let mut failure = http_failure(status, headers, body);
+            failure.message = format!("the history answered {}", failure.message);
+            match failure.kind {
+                FailureKind::RateLimited
+                | FailureKind::Auth
+                | FailureKind::Server
+                | FailureKind::ServerRestart
+                | FailureKind::Initializing => Outcome::Retry(failure),
+                _ => Outcome::GiveUp(format!("the history answered HTTP {status}")),
+            }
+        }
+        Err(error) => Outcome::Retry(Failure::network(format!(
+            "the history request failed: {error}"
+        ))),
+    }
+}
 
 /// One message of a history listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,5 +178,49 @@ mod tests {
         }
         assert_eq!(parse(b"<html>"), None);
         assert_eq!(parse(br#"{"detail":"not found"}"#), None);
+    }
+
+    /// A listing is read; a passing failure is retried on a new connection, with the server's
+    /// hint; one another try cannot mend is given up.
+    #[test]
+    fn answers_are_read_retried_or_given_up() {
+        let listing = br#"{"messages":[{"id":"a","role":"assistant","content":"x"}]}"#;
+        assert!(matches!(read(Ok((200, &[], listing))), Outcome::Entries(e) if e.len() == 1));
+        assert!(matches!(
+            read(Ok((200, &[], b"<html>"))),
+            Outcome::GiveUp(_)
+        ));
+        let hint = [("retry-after".to_string(), "3".to_string())];
+        match read(Ok((429, &hint, b""))) {
+            Outcome::Retry(f) => {
+                assert_eq!(f.kind, FailureKind::RateLimited);
+                assert_eq!(f.retry_after, Some(std::time::Duration::from_secs(3)));
+                assert!(
+                    f.message.starts_with("the history answered HTTP 429"),
+                    "{}",
+                    f.message
+                );
+            }
+            other => panic!("429: {other:?}"),
+        }
+        for status in [500, 502, 503] {
+            assert!(
+                matches!(read(Ok((status, &[], b""))), Outcome::Retry(_)),
+                "{status}"
+            );
+        }
+        assert!(
+            matches!(read(Ok((401, &[], b""))), Outcome::Retry(f) if f.kind == FailureKind::Auth)
+        );
+        for status in [400, 404, 422] {
+            assert!(
+                matches!(read(Ok((status, &[], b""))), Outcome::GiveUp(_)),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            read(Err("timed out")),
+            Outcome::Retry(f) if f.kind == FailureKind::Network
+        ));
     }
 }

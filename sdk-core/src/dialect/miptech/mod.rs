@@ -206,10 +206,13 @@ impl Dialect for Miptech {
     fn on_transport(&mut self, event: TransportEvent<'_>, out: &mut Actions) {
         match event {
             TransportEvent::HttpResponse {
-                id, status, body, ..
+                id,
+                status,
+                headers,
+                body,
             } if Some(id) == self.history_req => {
                 self.history_req = None;
-                return self.on_history(Ok((status, body)), out);
+                return self.on_history(Ok((status, headers, body)), out);
             }
             TransportEvent::HttpFailed { id, error } if Some(id) == self.history_req => {
                 self.history_req = None;

@@ -32,17 +32,14 @@ impl Miptech {
         self.history_req = Some(out.http(spec));
     }
 
-    /// The history answered (`Ok((status, body))`) or its request failed.
-    pub(super) fn on_history(&mut self, answer: Result<(u16, &[u8]), &str>, out: &mut Actions) {
-        let entries = match answer {
-            Ok((status, body)) if (200..300).contains(&status) => history::parse(body)
-                .ok_or_else(|| "the history answer is not a message list".to_string()),
-            Ok((status, _)) => Err(format!("the history answered HTTP {status}")),
-            Err(error) => Err(format!("the history request failed: {error}")),
-        };
-        let entries = match entries {
-            Ok(e) => e,
-            Err(why) => {
+    /// The history answered (`Ok((status, headers, body))`) or its request failed. A passing
+    /// failure (429, 5xx, no answer) fails the connection, so the next one asks again after the
+    /// engine's backoff; see [`history::Outcome`].
+    pub(super) fn on_history(&mut self, answer: history::Answer<'_>, out: &mut Actions) {
+        let entries = match history::read(answer) {
+            history::Outcome::Entries(e) => e,
+            history::Outcome::Retry(failure) => return out.fail(failure),
+            history::Outcome::GiveUp(why) => {
                 // Not fatal: a running turn still streams to the re-joined socket; one that
                 // ended meanwhile ends with the turn timeout.
                 return out.emit(Decoded::new(Event::Error {

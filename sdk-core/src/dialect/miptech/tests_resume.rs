@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::ids::ConnId;
 use crate::io::CloseReason;
 use serde_json::json;
+use std::time::Duration;
 
 /// The mock's frames: `{type, data, timestamp, eventTs}` with `event_id` on turn frames.
 fn mock(kind: &str, seq: u64, data: serde_json::Value) -> String {
@@ -172,7 +173,8 @@ fn rejoin_never_resends_an_acked_message_and_recovers_the_reply_from_history() {
 }
 
 /// A reply the history does not list yet is still running: the re-joined socket finishes it.
-/// A history that cannot be read is reported, never answered by sending the message again.
+/// A history that cannot help is reported; one that fails for a while fails the connection (the
+/// next one asks again); neither is ever answered by sending the message again.
 #[test]
 fn a_reply_still_running_finishes_on_the_socket() {
     let mut d = Miptech::new("http://h");
@@ -215,24 +217,61 @@ fn a_reply_still_running_finishes_on_the_socket() {
         Some("turnCompleted")
     );
 
-    // unreadable history: an error event, no re-send, no connection failure
+    // a history that cannot help (404): an error event, no re-send, no connection failure;
+    // a passing failure (429 with Retry-After, 500, no answer): the connection fails with it,
+    // so the next one asks again after the engine's backoff; never a re-send
+    let hint = [("Retry-After".to_string(), "1".to_string())];
+    for (status, headers, body) in [
+        (404, &[][..], &b"<html>no</html>"[..]),
+        (429, &hint[..], &b""[..]),
+        (500, &[][..], &b"<html>oops</html>"[..]),
+    ] {
+        let (_, _, rejoin, _) = cut_after_first_chunk(&mut d);
+        let (history, _) = requests(&rejoin)
+            .into_iter()
+            .find(|(_, spec)| spec.url.ends_with("/messages"))
+            .unwrap();
+        d.on_transport(
+            TransportEvent::HttpResponse {
+                id: history,
+                status,
+                headers,
+                body,
+            },
+            &mut out,
+        );
+        let got = out.take();
+        assert!(sent_json(&got).is_empty(), "HTTP {status}: no re-send");
+        match status {
+            404 => assert_eq!(names(&got), ["error"]),
+            429 => assert!(
+                matches!(&got[..], [Action::Fail(f)] if f.kind == FailureKind::RateLimited
+                    && f.retry_after == Some(Duration::from_secs(1))),
+                "{got:?}"
+            ),
+            _ => assert!(
+                matches!(&got[..], [Action::Fail(f)] if f.kind == FailureKind::Server),
+                "{got:?}"
+            ),
+        }
+    }
     let (_, _, rejoin, _) = cut_after_first_chunk(&mut d);
     let (history, _) = requests(&rejoin)
         .into_iter()
         .find(|(_, spec)| spec.url.ends_with("/messages"))
         .unwrap();
     d.on_transport(
-        TransportEvent::HttpResponse {
+        TransportEvent::HttpFailed {
             id: history,
-            status: 500,
-            headers: &[],
-            body: b"<html>oops</html>",
+            error: "connection reset",
         },
         &mut out,
     );
     let got = out.take();
-    assert_eq!(names(&got), ["error"]);
-    assert!(sent_json(&got).is_empty());
+    assert!(
+        matches!(&got[..], [Action::Fail(f)] if f.kind == FailureKind::Network),
+        "{got:?}"
+    );
 }
 
 #[test]

@@ -187,8 +187,20 @@ impl Model for ChatV2Model {
         out
     }
 
-    fn request(&mut self, req: &Req, _rng: &mut SimRng) -> Vec<Out> {
-        let (status, body) = if req.method == "GET" && req.path().ends_with("/history") {
+    fn request(&mut self, req: &Req, rng: &mut SimRng) -> Vec<Out> {
+        let history = req.method == "GET" && req.path().ends_with("/history");
+        // A history that is rate limited now and then: the cut reply must still arrive (the
+        // client tries again on its next connection, after the hint).
+        if history && rng.chance(0.2) {
+            return vec![Out::Respond {
+                req: req.id,
+                status: 429,
+                headers: vec![("retry-after".into(), "1".into())],
+                body: json!({"detail":"rate limited"}).to_string(),
+                acks: None,
+            }];
+        }
+        let (status, body) = if history {
             let messages: Vec<Value> = self
                 .history
                 .iter()

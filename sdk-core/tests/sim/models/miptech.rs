@@ -187,6 +187,15 @@ impl Model for MiptechModel {
                     json!({"id":chat,"chat_id":chat,"tenant_id":"demo-tenant","title":"sim","status":"active","created_at":"2026-01-01T00:00:00Z"}),
                 )
             }
+            // A history that is rate limited now and then: the cut reply must still arrive
+            // (the client tries again on its next connection, after the hint).
+            ("GET", p) if p.ends_with("/messages") && rng.chance(0.2) => vec![Out::Respond {
+                req: req.id,
+                status: 429,
+                headers: vec![("retry-after".into(), "1".into())],
+                body: json!({"detail":"rate limited","code":"RATE_LIMITED"}).to_string(),
+                acks: None,
+            }],
             ("GET", p) if p.ends_with("/messages") => {
                 let messages: Vec<Value> = self
                     .history
