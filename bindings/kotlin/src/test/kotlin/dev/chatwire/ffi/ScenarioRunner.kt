@@ -11,7 +11,10 @@
 // the binding hands it over: the typed Envelope record, written back as the core's canonical
 // JSON by its toJson() (so the trace also checks the record crosses both ways losslessly); after close, the end line comes once every event,
 // status and state stream has ended. Commands are read by the small JSON reader in
-// ScenarioJson.kt (it lives with the tests: the published jar carries no runner).
+// ScenarioJson.kt (it lives with the tests: the published jar carries no runner). The state
+// pump runs on the IO dispatcher: the event pump never suspends while its next event is already
+// there, and on the command loop's single thread it would hold the state pump back (a state
+// change written after the turn it preceded).
 package dev.chatwire.ffi
 
 import dev.chatwire.core.*
@@ -130,7 +133,7 @@ class ScenarioRunner(private val scope: CoroutineScope) {
             }
             events.close()
         }
-        jobs += scope.launch {
+        jobs += scope.launch(Dispatchers.IO) {
             while (true) {
                 val state = states.next() ?: break
                 write("""{"line":"state","state":${state.toJson()}}""")
