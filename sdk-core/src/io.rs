@@ -115,6 +115,49 @@ pub enum Frame {
     Binary(Vec<u8>),
 }
 
+impl Frame {
+    /// The message, borrowed.
+    ///
+    /// ```
+    /// use chatwire::{Frame, FrameRef};
+    /// assert_eq!(Frame::Text("hi".into()).as_frame_ref(), FrameRef::Text("hi"));
+    /// ```
+    pub fn as_frame_ref(&self) -> FrameRef<'_> {
+        match self {
+            Frame::Text(text) => FrameRef::Text(text),
+            Frame::Binary(bytes) => FrameRef::Binary(bytes),
+        }
+    }
+}
+
+/// A WebSocket message as a driver holds it right after reading: fed to
+/// [`Engine::handle_frame`](crate::Engine::handle_frame) (or
+/// [`Session::handle_frame`](crate::session::Session::handle_frame)) it reaches the dialect
+/// without being copied into a [`Frame`] first. Same meaning as [`Input::SocketFrame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameRef<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+impl FrameRef<'_> {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            FrameRef::Text(text) => text.len(),
+            FrameRef::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// `true` for an empty message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// How a WebSocket ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

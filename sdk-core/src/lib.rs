@@ -116,7 +116,7 @@ pub use error::{BuildError, ConfigError, DialectError, EngineError};
 pub use error_code::ErrorCode;
 pub use event::{Envelope, Event};
 pub use ids::{ClientId, ConnId, Cursor, DedupKey, RequestId};
-pub use io::{CloseReason, Command, Frame, HttpRequest, Input, Method, Output};
+pub use io::{CloseReason, Command, Frame, FrameRef, HttpRequest, Input, Method, Output};
 pub use options::ClientOptions;
 pub use state::ConnectionState;
 pub use time::Instant;

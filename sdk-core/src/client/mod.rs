@@ -44,7 +44,7 @@ pub use watch::{StateWatch, StatusWatch};
 
 use crate::EngineError;
 use crate::dialect::Capabilities;
-use crate::driver::{Request, Shared};
+use crate::driver::{Inbox, Request, Shared};
 use crate::event::{Envelope, FailReason};
 use crate::ids::ClientId;
 use crate::io::Command;
@@ -418,10 +418,10 @@ impl Client {
         ))
     }
 
-    fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Envelope>> {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn subscribe(&self) -> Inbox {
+        let (tx, inbox) = Inbox::channel();
         let _ = self.inner.requests.send(Request::Subscribe(tx));
-        rx
+        inbox
     }
 
     async fn command(&self, command: Command) -> Result<(), ClientError> {
@@ -456,7 +456,7 @@ impl fmt::Debug for Client {
 /// ```
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<Arc<Envelope>>,
+    rx: Inbox,
 }
 
 impl EventStream {
@@ -494,7 +494,7 @@ impl EventStream {
     /// # Ok::<(), chatwire::client::BuildError>(())
     /// ```
     pub fn try_recv(&mut self) -> Option<Envelope> {
-        self.rx.try_recv().ok().map(Arc::unwrap_or_clone)
+        self.rx.try_recv().map(Arc::unwrap_or_clone)
     }
 }
 
@@ -509,7 +509,7 @@ impl futures_util::Stream for EventStream {
 /// order and guarantees as [`EventStream`], without a copy per subscriber.
 #[derive(Debug)]
 pub struct SharedEventStream {
-    rx: mpsc::UnboundedReceiver<Arc<Envelope>>,
+    rx: Inbox,
 }
 
 impl SharedEventStream {
@@ -520,7 +520,7 @@ impl SharedEventStream {
 
     /// The next event if one is buffered, without waiting.
     pub fn try_recv(&mut self) -> Option<Arc<Envelope>> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 }
 

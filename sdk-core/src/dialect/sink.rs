@@ -8,8 +8,13 @@ use crate::event::{FailReason, TurnErrorCode};
 use crate::ids::{ClientId, ConnId, RequestId};
 
 /// One decision of a dialect, in the order it was made.
+///
+/// `Emit` holds its event inline although it is the largest variant: almost every action is
+/// one, the engine reuses the list's buffer from call to call, so a box would only add an
+/// allocation per inbound event.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Open a WebSocket.
     OpenSocket {
@@ -62,7 +67,7 @@ pub enum Action {
         reason: String,
     },
     /// An inbound event.
-    Emit(Box<Decoded>),
+    Emit(Decoded),
     /// The backend stored the message with this client id.
     Ack {
         /// Client id.
@@ -211,7 +216,7 @@ impl Actions {
 
     /// Delivers a decoded event (subject to dedup, turn tracking and text assembly).
     pub fn emit(&mut self, decoded: Decoded) {
-        self.list.push(Action::Emit(Box::new(decoded)));
+        self.list.push(Action::Emit(decoded));
     }
 
     /// Reports that the backend stored message `client_id`.

@@ -3,13 +3,21 @@
 //! The task follows the session's driving contract literally: every input goes to
 //! [`Session::handle`] with `now` measured by `tokio::time::Instant` from the driver's start, then
 //! [`Session::poll`] is drained until `None`, then one sleep is armed at
-//! [`Session::poll_timeout`] (re-armed only when that instant changed). A wake-up for a
-//! transport report handles up to `REPORT_BATCH` reports already waiting before the task
-//! yields, so a burst of frames costs one task switch, not one per frame. Transport operations
-//! are executed by small tasks — one per WebSocket (`socket.rs`) and one per HTTP request
-//! (`http.rs`) — that report back through a single bounded channel, so per-transport order is preserved and a slow session applies backpressure
-//! to the network instead of buffering without bound. Envelopes go to every subscriber as one
-//! shared [`Arc`] through an unbounded channel (a slow consumer is never dropped from or skipped).
+//! [`Session::poll_timeout`] (re-armed only when that instant changed). Inbound WebSocket
+//! frames are read by this task itself: once a socket is open its task (`socket.rs`, which keeps
+//! the handshake, the writes and the close) hands the read half over, and the driver polls it
+//! beside the app's requests and the timer, then feeds each frame to the session borrowed
+//! ([`Session::handle_frame`]): no hop between tasks, no copy of the frame's text. A wake-up
+//! handles up to `INPUT_BATCH` inputs already waiting (a burst of frames costs one task switch,
+//! not one per frame) before the task yields, so a flood cannot starve the app's other tasks;
+//! the app's requests are polled first, so a flood cannot starve them either. Other transport
+//! operations are executed by small tasks — the socket writers and one task per HTTP request
+//! (`http.rs`) — that report back through a single bounded channel, so per-transport order is
+//! preserved and a slow session applies backpressure to the network instead of buffering
+//! without bound (a socket is simply read no faster than the session handles its frames).
+//! Envelopes go to every subscriber as one shared [`Arc`] through an unbounded channel (a slow
+//! consumer is never dropped from or skipped), a burst at a time (`fanout.rs`): a subscriber on
+//! another thread is woken once per burst, not once per event.
 //! The TLS configuration is the process's one (`tls.rs`); the HTTP client is built on the first
 //! HTTP request, so a WebSocket-only client never carries one.
 //!
@@ -19,27 +27,33 @@
 //! [`TOKEN_TIMEOUT`] so a provider that never answers cannot wedge the client), the receipts'
 //! watch channels and the published counters.
 
+mod fanout;
 mod http;
 mod runtime;
 mod socket;
 mod tls;
 
+pub(crate) use fanout::Inbox;
 pub use runtime::{Runtime, TokenProvider};
 pub(crate) use runtime::{SharedStats, random_seed, redact_url, unix_ms_now};
 
 use crate::EngineError;
-use crate::event::{DeliveryStatus, Envelope};
+use crate::event::DeliveryStatus;
 use crate::ids::{ClientId, ConnId, RequestId};
-use crate::io::{Command, Input};
+use crate::io::{Command, FrameRef, Input};
 use crate::session::{Session, SessionInput, SessionOutput, Transport};
 use crate::state::ConnectionState;
 use crate::time::Instant;
 use futures_util::FutureExt;
+use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite;
 
 /// How long the token provider may take before its call counts as failed.
 pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,7 +78,7 @@ pub(crate) enum Request {
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     /// Deliver every later envelope to this channel.
-    Subscribe(mpsc::UnboundedSender<Arc<Envelope>>),
+    Subscribe(fanout::Subscriber),
     /// Close the session, deliver its last events, stop.
     Close(oneshot::Sender<()>),
 }
@@ -128,6 +142,7 @@ pub(crate) fn spawn(
         tls,
         max_frame_bytes: options.max_frame_bytes,
         subscribers: Vec::new(),
+        outbox: Vec::new(),
         receipts: HashMap::new(),
         shared,
         token_provider: options.token_provider,
@@ -142,29 +157,57 @@ pub(crate) fn spawn(
 /// A transport task's report, or the token provider's answer.
 pub(crate) enum Report {
     Input(Input),
+    /// A socket finished its opening handshake: its read half, for the driver to poll.
+    Opened {
+        conn: ConnId,
+        reader: socket::Reader,
+    },
     Token(Result<String, String>),
 }
 
-/// Transport reports waiting for the session (bounded: backpressure towards the sockets).
+/// Transport reports waiting for the session (bounded: backpressure towards the transports).
 const REPORT_BUFFER: usize = 256;
 
-/// Most transport reports handled per wake-up before the driver yields: a burst of frames is
-/// handled in one go (no task switch per frame), yet a flood cannot starve the app's requests
-/// or the timers for long.
-const REPORT_BATCH: usize = 64;
+/// Most inputs (frames, reports, requests) handled in a row without waiting before the driver
+/// yields: a burst of frames is handled in one go (no task switch per frame), yet a flood
+/// cannot keep the app's tasks (its subscribers above all) from running for long.
+const INPUT_BATCH: usize = 64;
+
+/// An open WebSocket as the driver holds it.
+struct Socket {
+    /// The socket task's commands (writes, close); dropping it closes the socket.
+    cmds: mpsc::UnboundedSender<socket::SocketCmd>,
+    task: AbortHandle,
+    /// The read half, once the socket is open.
+    reader: Option<socket::Reader>,
+}
+
+/// What woke the driver.
+enum Wake {
+    Request(Option<Request>),
+    Report(Report),
+    Timer,
+    Socket(
+        ConnId,
+        Option<Result<tungstenite::Message, tungstenite::Error>>,
+    ),
+}
 
 struct Driver {
     session: Session,
     start: tokio::time::Instant,
     reports: mpsc::Sender<Report>,
-    sockets: HashMap<ConnId, (mpsc::UnboundedSender<socket::SocketCmd>, AbortHandle)>,
+    sockets: HashMap<ConnId, Socket>,
     requests: HashMap<RequestId, AbortHandle>,
     /// Built on the first HTTP request: a client whose dialect only uses a WebSocket never
     /// carries a connection pool.
     http: Option<reqwest::Client>,
     tls: Arc<rustls::ClientConfig>,
     max_frame_bytes: usize,
-    subscribers: Vec<mpsc::UnboundedSender<Arc<Envelope>>>,
+    subscribers: Vec<fanout::Subscriber>,
+    /// Envelopes of the current streak of inputs, not yet handed to the subscribers
+    /// (`fanout.rs`).
+    outbox: fanout::Batch,
     receipts: HashMap<ClientId, watch::Sender<ReceiptStatus>>,
     shared: Arc<Shared>,
     token_provider: Option<TokenProvider>,
@@ -184,6 +227,8 @@ impl Driver {
         let far = self.start + Duration::from_secs(86_400 * 365);
         let sleep = tokio::time::sleep_until(far);
         tokio::pin!(sleep);
+        // Inputs handled since the task last waited or yielded.
+        let mut streak = 0;
         while !self.closed {
             let deadline = self.session.poll_timeout().map(|d| {
                 self.start
@@ -195,28 +240,50 @@ impl Driver {
                     sleep.as_mut().reset(at);
                 }
             }
-            tokio::select! {
-                request = requests.recv() => match request {
-                    Some(Request::Close(reply)) => {
-                        self.feed(Command::Close.into());
-                        let _ = reply.send(());
-                    }
-                    Some(request) => self.request(request),
-                    None => self.feed(Command::Close.into()),
-                },
-                Some(report) = reports.recv() => {
-                    self.report(report);
-                    for _ in 1..REPORT_BATCH {
-                        if self.closed {
-                            break;
-                        }
-                        match reports.try_recv() {
-                            Ok(report) => self.report(report),
-                            Err(_) => break,
+            // Polled in priority order: the app's requests, transport reports, the timer, then
+            // the sockets' frames. Before the task waits, the streak's envelopes go out.
+            let mut waited = false;
+            let sockets = &mut self.sockets;
+            let (outbox, subscribers) = (&mut self.outbox, &mut self.subscribers);
+            let wake = std::future::poll_fn(|cx| {
+                if let Poll::Ready(request) = requests.poll_recv(cx) {
+                    return Poll::Ready(Wake::Request(request));
+                }
+                // Never `None`: the driver holds a sender itself.
+                if let Poll::Ready(Some(report)) = reports.poll_recv(cx) {
+                    return Poll::Ready(Wake::Report(report));
+                }
+                if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Timer);
+                }
+                for (conn, socket) in sockets.iter_mut() {
+                    if let Some(reader) = &mut socket.reader {
+                        if let Poll::Ready(message) = reader.poll_next_unpin(cx) {
+                            return Poll::Ready(Wake::Socket(*conn, message));
                         }
                     }
                 }
-                () = &mut sleep, if deadline.is_some() => self.feed(SessionInput::Timeout),
+                waited = true;
+                fanout::deliver(outbox, subscribers);
+                Poll::Pending
+            })
+            .await;
+            match wake {
+                Wake::Request(Some(Request::Close(reply))) => {
+                    self.feed(Command::Close.into());
+                    let _ = reply.send(());
+                }
+                Wake::Request(Some(request)) => self.request(request),
+                Wake::Request(None) => self.feed(Command::Close.into()),
+                Wake::Report(report) => self.report(report),
+                Wake::Timer => self.feed(SessionInput::Timeout),
+                Wake::Socket(conn, message) => self.socket_read(conn, message),
+            }
+            streak = if waited { 1 } else { streak + 1 };
+            if streak >= INPUT_BATCH && !self.closed {
+                streak = 0;
+                fanout::deliver(&mut self.outbox, &mut self.subscribers);
+                tokio::task::yield_now().await;
             }
         }
         tracing::debug!("chatwire driver stopped");
@@ -237,6 +304,8 @@ impl Driver {
     }
 
     fn request(&mut self, request: Request) {
+        // A new subscriber sees only later events; any request sees the events before it.
+        fanout::deliver(&mut self.outbox, &mut self.subscribers);
         let now = self.now();
         match request {
             Request::Send { text, audio, reply } => {
@@ -276,12 +345,26 @@ impl Driver {
         self.drain();
     }
 
+    // A guard that removes the socket would read worse than the `if` below.
+    #[allow(clippy::collapsible_match)]
     fn report(&mut self, report: Report) {
         match report {
+            Report::Opened { conn, reader } => {
+                // A socket closed meanwhile is dropped with its read half; the session ignores
+                // the report about it.
+                if let Some(socket) = self.sockets.get_mut(&conn) {
+                    socket.reader = Some(reader);
+                }
+                self.feed(Input::SocketOpened { conn }.into());
+            }
             Report::Input(input) => {
                 match &input {
                     Input::SocketClosed { conn, .. } => {
-                        self.sockets.remove(conn);
+                        // A socket's end is reported once: not after the driver closed it, nor
+                        // after its read half already ended it.
+                        if self.sockets.remove(conn).is_none() {
+                            return;
+                        }
                     }
                     Input::HttpEnd { id } | Input::HttpFailed { id, .. } => {
                         self.requests.remove(id);
@@ -294,6 +377,38 @@ impl Driver {
         }
     }
 
+    /// What a socket's read half yielded: a frame for the session, or the socket's end.
+    fn socket_read(
+        &mut self,
+        conn: ConnId,
+        message: Option<Result<tungstenite::Message, tungstenite::Error>>,
+    ) {
+        match socket::read(message, self.max_frame_bytes) {
+            socket::Read::Text(text) => self.feed_frame(conn, FrameRef::Text(text.as_str())),
+            socket::Read::Binary(bytes) => self.feed_frame(conn, FrameRef::Binary(&bytes)),
+            socket::Read::Nothing => {}
+            socket::Read::Ended { reason, refuse } => {
+                // Dropping the socket's command sender closes it; a refusal first tells the
+                // peer why.
+                if let Some(socket) = self.sockets.remove(&conn) {
+                    if let Some(frame) = refuse {
+                        let _ = socket.cmds.send(socket::SocketCmd::Refuse(frame));
+                    }
+                }
+                self.feed(Input::SocketClosed { conn, reason }.into());
+            }
+        }
+    }
+
+    /// `feed` for a frame, borrowed.
+    fn feed_frame(&mut self, conn: ConnId, frame: FrameRef<'_>) {
+        let now = self.now();
+        if let Err(error) = self.session.handle_frame(now, conn, frame) {
+            tracing::debug!(%error, "session refused a frame");
+        }
+        self.drain();
+    }
+
     /// After every `handle`: publish the counters, then execute and deliver. The counters go
     /// first: they already include this batch, so an app that reads them after an event or a
     /// receipt change never sees them lag behind it.
@@ -303,14 +418,14 @@ impl Driver {
             match output {
                 SessionOutput::Transport(op) => self.execute(op),
                 SessionOutput::FetchToken => self.fetch_token(),
-                SessionOutput::Event(envelope) => self
-                    .subscribers
-                    .retain(|tx| tx.send(Arc::clone(&envelope)).is_ok()),
+                SessionOutput::Event(envelope) => fanout::hold(&mut self.outbox, envelope),
                 SessionOutput::Status {
                     client_id,
                     status,
                     terminal,
                 } => {
+                    // An app that saw a receipt change finds its event in its stream already.
+                    fanout::deliver(&mut self.outbox, &mut self.subscribers);
                     if let Some(tx) = self.receipts.get(&client_id) {
                         // The receipt starts at `Queued`: the session's own `Queued` for it (and
                         // any repeat) must not wake its watchers as if something had changed.
@@ -326,6 +441,7 @@ impl Driver {
                     }
                 }
                 SessionOutput::State { to, .. } => {
+                    fanout::deliver(&mut self.outbox, &mut self.subscribers);
                     self.shared.state.send_replace(to);
                 }
                 SessionOutput::Closed => self.teardown(),
@@ -344,8 +460,13 @@ impl Driver {
                     max_frame_bytes: self.max_frame_bytes,
                     tls: self.tls.clone(),
                 };
-                let handle = socket::spawn(spec, self.reports.clone());
-                self.sockets.insert(conn, handle);
+                let (cmds, task) = socket::spawn(spec, self.reports.clone());
+                let socket = Socket {
+                    cmds,
+                    task,
+                    reader: None,
+                };
+                self.sockets.insert(conn, socket);
             }
             Transport::SendText { conn, text } => {
                 self.socket_cmd(conn, socket::SocketCmd::Text(text))
@@ -354,8 +475,8 @@ impl Driver {
                 self.socket_cmd(conn, socket::SocketCmd::Binary(bytes))
             }
             Transport::CloseSocket { conn } => {
-                if let Some((tx, _)) = self.sockets.remove(&conn) {
-                    let _ = tx.send(socket::SocketCmd::Close);
+                if let Some(socket) = self.sockets.remove(&conn) {
+                    let _ = socket.cmds.send(socket::SocketCmd::Close);
                 }
             }
             Transport::Http(request) => {
@@ -393,8 +514,8 @@ impl Driver {
     }
 
     fn socket_cmd(&mut self, conn: ConnId, cmd: socket::SocketCmd) {
-        if let Some((tx, _)) = self.sockets.get(&conn) {
-            let _ = tx.send(cmd);
+        if let Some(socket) = self.sockets.get(&conn) {
+            let _ = socket.cmds.send(cmd);
         }
     }
 
@@ -434,14 +555,15 @@ impl Driver {
     /// The session closed: every transport goes down and the subscribers' streams end.
     fn teardown(&mut self) {
         self.closed = true;
-        for (_, (tx, abort)) in self.sockets.drain() {
-            if tx.send(socket::SocketCmd::Close).is_err() {
-                abort.abort();
+        for (_, socket) in self.sockets.drain() {
+            if socket.cmds.send(socket::SocketCmd::Close).is_err() {
+                socket.task.abort();
             }
         }
         for (_, handle) in self.requests.drain() {
             handle.abort();
         }
+        fanout::deliver(&mut self.outbox, &mut self.subscribers);
         self.subscribers.clear();
         self.receipts.clear();
     }

@@ -1,18 +1,24 @@
-//! One WebSocket as a tokio task (tokio-tungstenite, rustls with the webpki roots).
+//! One WebSocket: its opening handshake, close and writes as a tokio task; its reads in the
+//! driver task (tokio-tungstenite, rustls with the webpki roots).
 //!
-//! The task opens the socket, reports `SocketOpened` or a `SocketClosed{failed_to_open}` with the
-//! HTTP status of a rejected upgrade, then forwards every text and binary message as
-//! `SocketFrame` and writes what the driver asks for, until either side closes. Exactly one
-//! `SocketClosed` is reported unless the driver itself closed the socket (the engine expects no
-//! report then). Pings are answered by tungstenite. The engine's `max_frame_bytes` is enforced by
-//! tungstenite too, so an oversized message is never buffered: it ends the connection with close
-//! code 1009 (Message Too Big), and a text message that is not UTF-8 ends it with 1007; the
-//! report carries that code, so the dialect sees a protocol failure. A rejected upgrade reports
-//! its HTTP status and its `Retry-After`.
+//! The task opens the socket and reports `SocketOpened` together with the socket's read half
+//! ([`Reader`]), or a `SocketClosed{failed_to_open}` with the HTTP status of a rejected upgrade.
+//! From then on the driver polls the read half itself, inside its own task, so an inbound frame
+//! reaches the session without a hop between tasks or a copy of its text; [`read`] turns what the
+//! read half yields into a frame for the session or the end of the socket. The task keeps the
+//! write half: it writes what the driver asks for until the driver closes the socket, drops it,
+//! or a write fails (reported as `SocketClosed`). The driver reports a socket's end exactly once
+//! and never for a socket it closed itself (the engine expects no report then). Pings are
+//! answered by tungstenite. The engine's `max_frame_bytes` is enforced by tungstenite too, so an
+//! oversized message is never buffered: it ends the connection with close code 1009 (Message Too
+//! Big), and a text message that is not UTF-8 ends it with 1007 (the driver asks the task to send
+//! that close frame: [`SocketCmd::Refuse`]); the report carries that code, so the dialect sees a
+//! protocol failure. A rejected upgrade reports its HTTP status and its `Retry-After`.
 
 use super::Report;
 use crate::ids::ConnId;
-use crate::io::{CloseReason, Frame, Input};
+use crate::io::{CloseReason, Input};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +32,13 @@ pub(super) enum SocketCmd {
     Binary(Vec<u8>),
     /// Send a close frame and stop (no report follows).
     Close,
+    /// The driver refused the peer's data (oversized, not UTF-8) and reported the end: send
+    /// this close frame and stop (no report follows).
+    Refuse(protocol::CloseFrame),
 }
+
+/// The read half of an open socket, polled by the driver task.
+pub(super) type Reader = SplitStream<Ws>;
 
 /// Everything a socket task needs.
 pub(super) struct SocketSpec {
@@ -95,90 +107,117 @@ async fn run(
     // Writes asked for before the upgrade completed (the engine waits for `SocketOpened`, so
     // this stays empty in practice) are kept in order.
     let mut early = Vec::new();
-    let mut ws = loop {
+    let ws = loop {
         tokio::select! {
             result = &mut connect => match result {
                 Ok((ws, _response)) => break ws,
                 Err(error) => return report(refusal(error)).await,
             },
             cmd = cmds.recv() => match cmd {
-                Some(SocketCmd::Close) | None => return,
+                Some(SocketCmd::Close | SocketCmd::Refuse(_)) | None => return,
                 Some(cmd) => early.push(cmd),
             },
         }
     };
     drop(connect);
-    if reports
-        .send(Report::Input(Input::SocketOpened { conn }))
-        .await
-        .is_err()
-    {
+    let (mut sink, reader) = ws.split();
+    if reports.send(Report::Opened { conn, reader }).await.is_err() {
         return;
     }
     for cmd in early {
-        if let Err(error) = write(&mut ws, cmd).await {
+        if let Err(error) = write(&mut sink, cmd).await {
             return report(CloseReason::error(error.to_string())).await;
         }
     }
     loop {
-        tokio::select! {
-            cmd = cmds.recv() => match cmd {
-                Some(SocketCmd::Close) | None => {
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
-                    return;
-                }
-                Some(cmd) => {
-                    if let Err(error) = write(&mut ws, cmd).await {
-                        return report(CloseReason::error(error.to_string())).await;
-                    }
-                }
-            },
-            message = ws.next() => {
-                let frame = match message {
-                    Some(Ok(Message::Text(text))) => Frame::Text(text.as_str().to_owned()),
-                    Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes.to_vec()),
-                    Some(Ok(Message::Close(frame))) => {
-                        let reason = match frame {
-                            Some(f) => CloseReason::closed(Some(u16::from(f.code)), f.reason.as_str()),
-                            None => CloseReason::closed(None, "closed by the server"),
-                        };
-                        return report(reason).await;
-                    }
-                    Some(Ok(_)) => continue, // ping, pong, raw frame: handled by tungstenite
-                    Some(Err(error)) => {
-                        let (code, reason) = read_failure(&error, spec.max_frame_bytes);
-                        if let Some(code) = code {
-                            let close = protocol::CloseFrame {
-                                code: code.into(),
-                                reason: reason.clone().into(),
-                            };
-                            let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(Some(close))).await;
-                        }
-                        let reason = match code {
-                            Some(code) => CloseReason::closed(Some(code), reason),
-                            None => CloseReason::error(reason),
-                        };
-                        return report(reason).await;
-                    }
-                    None => return report(CloseReason::error("connection closed")).await,
-                };
-                let input = Input::SocketFrame { conn, frame };
-                if reports.send(Report::Input(input)).await.is_err() {
-                    return;
+        match cmds.recv().await {
+            Some(SocketCmd::Close) | None => {
+                let close = sink.send(Message::Close(None));
+                let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
+                return;
+            }
+            Some(SocketCmd::Refuse(frame)) => {
+                let close = sink.send(Message::Close(Some(frame)));
+                let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
+                return;
+            }
+            Some(cmd) => {
+                if let Err(error) = write(&mut sink, cmd).await {
+                    return report(CloseReason::error(error.to_string())).await;
                 }
             }
         }
     }
 }
 
+/// What one poll of a socket's read half means for the driver.
+pub(super) enum Read {
+    /// A message for the session.
+    Text(tungstenite::Utf8Bytes),
+    Binary(tungstenite::Bytes),
+    /// Nothing for the session (ping, pong, raw frame: handled by tungstenite).
+    Nothing,
+    /// The socket ended: report `reason`; when `refuse` is set, the socket task sends that close
+    /// frame to the peer.
+    Ended {
+        reason: CloseReason,
+        refuse: Option<protocol::CloseFrame>,
+    },
+}
+
+/// Interprets what the read half yielded.
+pub(super) fn read(
+    message: Option<Result<Message, tungstenite::Error>>,
+    max_frame_bytes: usize,
+) -> Read {
+    match message {
+        Some(Ok(Message::Text(text))) => Read::Text(text),
+        Some(Ok(Message::Binary(bytes))) => Read::Binary(bytes),
+        Some(Ok(Message::Close(frame))) => {
+            let reason = match frame {
+                Some(f) => CloseReason::closed(Some(u16::from(f.code)), f.reason.as_str()),
+                None => CloseReason::closed(None, "closed by the server"),
+            };
+            Read::Ended {
+                reason,
+                refuse: None,
+            }
+        }
+        Some(Ok(_)) => Read::Nothing,
+        Some(Err(error)) => {
+            let (code, reason) = read_failure(&error, max_frame_bytes);
+            match code {
+                Some(code) => Read::Ended {
+                    refuse: Some(protocol::CloseFrame {
+                        code: code.into(),
+                        reason: reason.clone().into(),
+                    }),
+                    reason: CloseReason::closed(Some(code), reason),
+                },
+                None => Read::Ended {
+                    reason: CloseReason::error(reason),
+                    refuse: None,
+                },
+            }
+        }
+        None => Read::Ended {
+            reason: CloseReason::error("connection closed"),
+            refuse: None,
+        },
+    }
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn write(ws: &mut Ws, cmd: SocketCmd) -> Result<(), tungstenite::Error> {
+async fn write(
+    sink: &mut SplitSink<Ws, Message>,
+    cmd: SocketCmd,
+) -> Result<(), tungstenite::Error> {
     match cmd {
-        SocketCmd::Text(text) => ws.send(Message::text(text)).await,
-        SocketCmd::Binary(bytes) => ws.send(Message::binary(bytes)).await,
-        SocketCmd::Close => Ok(()),
+        SocketCmd::Text(text) => sink.send(Message::text(text)).await,
+        SocketCmd::Binary(bytes) => sink.send(Message::binary(bytes)).await,
+        SocketCmd::Close | SocketCmd::Refuse(_) => Ok(()),
     }
 }
 

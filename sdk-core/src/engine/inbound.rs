@@ -8,7 +8,7 @@ use super::{Engine, Handle, HttpDeadline, HttpLate};
 use crate::dialect::{Action, Actions, Decoded, Failure, ResponseKind, TransportEvent};
 use crate::event::{DeliveryStatus, Envelope, ErrorKind, Event};
 use crate::ids::{ClientId, ConnId, Cursor, RequestId};
-use crate::io::{Frame, HttpRequest, Input, Output};
+use crate::io::{FrameRef, HttpRequest, Input, Output};
 use crate::sse;
 use crate::time::Instant;
 
@@ -34,22 +34,7 @@ impl Engine {
                 self.forward(now, TransportEvent::SocketOpened { conn });
             }
             Input::SocketFrame { conn, frame } => {
-                let len = match &frame {
-                    Frame::Text(t) => t.len(),
-                    Frame::Binary(b) => b.len(),
-                };
-                if len > self.config.max_frame_bytes {
-                    self.refuse_oversized(len);
-                    return;
-                }
-                match &frame {
-                    Frame::Text(text) => {
-                        self.forward(now, TransportEvent::SocketText { conn, text })
-                    }
-                    Frame::Binary(bytes) => {
-                        self.forward(now, TransportEvent::SocketBinary { conn, bytes })
-                    }
-                }
+                self.frame_checked(now, conn, frame.as_frame_ref())
             }
             Input::SocketClosed { conn, reason } => {
                 self.live.remove(&conn.0);
@@ -94,6 +79,34 @@ impl Engine {
                 );
             }
             _ => {}
+        }
+    }
+
+    /// A WebSocket message, owned or borrowed (`Engine::handle_frame`): the report checks of
+    /// [`transport`](Engine::transport), then the frame's own.
+    pub(super) fn socket_frame(&mut self, now: Instant, conn: ConnId, frame: FrameRef<'_>) {
+        let live = self.live.contains_key(&conn.0);
+        super::trace::frame(conn, frame, live);
+        if !live {
+            return; // a frame from a socket we already closed: normal, ignore
+        }
+        self.last_rx = now;
+        self.pong_deadline = None;
+        self.frame_checked(now, conn, frame);
+    }
+
+    /// A frame from a live socket: refused when oversized, else handed to the dialect.
+    fn frame_checked(&mut self, now: Instant, conn: ConnId, frame: FrameRef<'_>) {
+        let len = frame.len();
+        if len > self.config.max_frame_bytes {
+            self.refuse_oversized(len);
+            return;
+        }
+        match frame {
+            FrameRef::Text(text) => self.forward(now, TransportEvent::SocketText { conn, text }),
+            FrameRef::Binary(bytes) => {
+                self.forward(now, TransportEvent::SocketBinary { conn, bytes })
+            }
         }
     }
 
@@ -281,7 +294,7 @@ impl Engine {
             Action::Connected => self.on_connected(now),
             Action::Ready => self.on_ready(now),
             Action::Discontinuity { reason } => self.discontinuity(now, &reason),
-            Action::Emit(decoded) => self.inbound(now, *decoded),
+            Action::Emit(decoded) => self.inbound(now, decoded),
             Action::Ack {
                 client_id,
                 server_id,

@@ -239,6 +239,37 @@ impl Engine {
         }
     }
 
+    /// Feeds one WebSocket message, borrowed: the same as `handle(now, Input::SocketFrame {
+    /// conn, frame })` without the copy into an owned [`Frame`](crate::Frame) (a driver
+    /// passes the text its WebSocket library just read). Errors as [`handle`](Engine::handle).
+    ///
+    /// ```
+    /// # use chatwire::dialect::native::{NativeConfig, NativeDialect};
+    /// # let dialect = NativeDialect::new(NativeConfig::new("http://localhost:8080", "c-1"));
+    /// # let mut engine = chatwire::Engine::new(chatwire::Config::default(), Box::new(dialect)).unwrap();
+    /// use chatwire::{ConnectionState, FrameRef, Input, Instant, Output};
+    /// engine.connect(Instant::ZERO).unwrap();
+    /// let conn = std::iter::from_fn(|| engine.poll_output())
+    ///     .find_map(|o| match o { Output::OpenSocket { conn, .. } => Some(conn), _ => None }).unwrap();
+    /// engine.handle(Instant::ZERO, Input::SocketOpened { conn }).unwrap();
+    /// let welcome = r#"{"type":"welcome","conversation_id":"c-1","last_seq":0,"resumed":true}"#;
+    /// engine.handle_frame(Instant::ZERO, conn, FrameRef::Text(welcome)).unwrap();
+    /// assert_eq!(engine.state(), ConnectionState::Ready);
+    /// ```
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        conn: crate::ids::ConnId,
+        frame: crate::io::FrameRef<'_>,
+    ) -> Result<(), EngineError> {
+        self.begin(now, false)?;
+        if self.conn.is_closed() {
+            return Ok(());
+        }
+        self.socket_frame(now, conn, frame);
+        Ok(())
+    }
+
     /// The next output, if any. Call until `None` after every `handle`.
     ///
     /// ```

@@ -17,7 +17,8 @@
 
 use crate::dialect::{Failure, RetryHint};
 use crate::event::{DeliveryStatus, Envelope, Event};
-use crate::io::{Frame, Input};
+use crate::ids::ConnId;
+use crate::io::{FrameRef, Input};
 use std::time::Duration;
 
 /// The target of every engine log line (`RUST_LOG=chatwire::engine=debug` selects them).
@@ -107,6 +108,23 @@ pub(super) fn attempt(attempt: u32, reconnect: bool) {
 }
 
 /// A transport report reaches the engine (`live`: about a handle still open).
+/// A WebSocket message fed borrowed (`Engine::handle_frame`), logged as `report` logs one.
+pub(super) fn frame(conn: ConnId, frame: FrameRef<'_>, live: bool) {
+    if !live {
+        tracing::trace!(target: TARGET, "report about a closed handle ignored");
+        return;
+    }
+    frame_line(conn, frame);
+}
+
+fn frame_line(conn: ConnId, frame: FrameRef<'_>) {
+    let (kind, len) = match frame {
+        FrameRef::Text(t) => ("text", t.len()),
+        FrameRef::Binary(b) => ("binary", b.len()),
+    };
+    tracing::trace!(target: TARGET, conn = conn.0, kind, len, "socket frame");
+}
+
 pub(super) fn report(input: &Input, live: bool) {
     if !live {
         tracing::trace!(target: TARGET, "report about a closed handle ignored");
@@ -116,13 +134,7 @@ pub(super) fn report(input: &Input, live: bool) {
         Input::SocketOpened { conn } => {
             tracing::debug!(target: TARGET, conn = conn.0, "socket opened")
         }
-        Input::SocketFrame { conn, frame } => {
-            let (kind, len) = match frame {
-                Frame::Text(t) => ("text", t.len()),
-                Frame::Binary(b) => ("binary", b.len()),
-            };
-            tracing::trace!(target: TARGET, conn = conn.0, kind, len, "socket frame");
-        }
+        Input::SocketFrame { conn, frame } => frame_line(*conn, frame.as_frame_ref()),
         Input::SocketClosed { conn, reason } => tracing::debug!(
             target: TARGET,
             conn = conn.0,

@@ -94,8 +94,8 @@ use crate::dialect::{Capabilities, Dialect};
 use crate::engine::Engine;
 use crate::error::{BuildError, ConfigError, EngineError};
 use crate::event::{Envelope, ErrorKind, Event};
-use crate::ids::ClientId;
-use crate::io::{Command, Input, Output};
+use crate::ids::{ClientId, ConnId};
+use crate::io::{Command, FrameRef, Input, Output};
 use crate::options::ClientOptions;
 use crate::state::ConnectionState;
 use crate::time::Instant;
@@ -223,6 +223,20 @@ impl Session {
                 Ok(())
             }
         };
+        self.pump(now);
+        result
+    }
+
+    /// Feeds one WebSocket message, borrowed: [`Engine::handle_frame`] under the session's
+    /// rules, the same as `handle(now, Input::SocketFrame { conn, frame }.into())` without the
+    /// copy into an owned frame.
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        frame: FrameRef<'_>,
+    ) -> Result<(), EngineError> {
+        let result = self.engine.handle_frame(now, conn, frame);
         self.pump(now);
         result
     }

@@ -11,7 +11,7 @@ pub(crate) fn emitted(actions: &[Action]) -> Vec<&Decoded> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Emit(d) => Some(&**d),
+            Action::Emit(d) => Some(d),
             _ => None,
         })
         .collect()

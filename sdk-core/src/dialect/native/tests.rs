@@ -37,7 +37,7 @@ fn emitted(actions: &[Action]) -> Vec<&Decoded> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Emit(d) => Some(&**d),
+            Action::Emit(d) => Some(d),
             _ => None,
         })
         .collect()
